@@ -1,0 +1,158 @@
+"""Cross-field rules of the IX model. Each finding names the YAML path, what is wrong and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+
+from labctl.model.schema import IxModel
+
+# (path, message, hint, point-at-key)
+Problem = tuple[tuple, str, str, bool]
+
+
+def switch_name(site: str) -> str:
+    return f"sw-{site}"
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> tuple[str, str]:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'?" if close else f"declare it under '{kind}' (known: {', '.join(known) or 'none'})"
+    return f"unknown {kind[:-1].replace('_', ' ')} '{name}'", hint
+
+
+def check_model(m: IxModel) -> list[Problem]:
+    out: list[Problem] = []
+    site_names = [s.name for s in m.sites]
+    member_names = [x.name for x in m.members]
+    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
+
+    # -- names: every node name must be unique (switches are named sw-<site>)
+    seen: dict[str, tuple] = {}
+    for i, s in enumerate(m.sites):
+        if s.name in site_names[:i]:
+            out.append((("sites", i, "name"), f"duplicate site name '{s.name}'", "give every site its own name", False))
+    nodes = [(switch_name(s.name), ("sites", i, "name")) for i, s in enumerate(m.sites)]
+    nodes += [(r.name, ("route_servers", i, "name")) for i, r in enumerate(m.route_servers)]
+    nodes += [(x.name, ("members", i, "name")) for i, x in enumerate(m.members)]
+    for name, path in nodes:
+        if name in seen and path[0] != "sites":
+            out.append((path, f"duplicate node name '{name}' (also at {format_path(seen[name])})",
+                        "node names must be unique across route servers, members and switches (sw-<site>)", False))
+        seen.setdefault(name, path)
+
+    # -- route servers
+    if not m.route_servers:
+        out.append((("route_servers",), "no route server declared",
+                    "add at least one under 'route_servers' (two, on different daemons and sites, is recommended)", True))
+
+    # -- site references
+    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
+        for i, item in enumerate(items):
+            if item.site not in site_names:
+                msg, hint = _unknown("sites", item.site, site_names)
+                out.append(((kind, i, "site"), msg, hint, False))
+
+    # -- addresses: inside the LAN, not the network/broadcast address, unique
+    owners: dict[object, tuple] = {}
+    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
+        for i, item in enumerate(items):
+            for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
+                addr = getattr(item, fam)
+                if addr is None:
+                    continue
+                path = (kind, i, fam)
+                if addr not in lan:
+                    out.append((path, f"{addr} is outside the peering LAN {lan}", f"pick an address in {lan} or omit it to auto-assign", False))
+                elif addr == lan.network_address or (fam == "ipv4" and addr == lan.broadcast_address):
+                    out.append((path, f"{addr} is the LAN's {'network' if addr == lan.network_address else 'broadcast'} address",
+                                "pick a host address or omit it to auto-assign", False))
+                if addr in owners:
+                    other = owners[addr]
+                    what = "a route server" if other[0] == "route_servers" else "another member"
+                    out.append((path, f"{addr} collides with {what} ({format_path(other)})", "every address on the LAN must be unique", False))
+                else:
+                    owners[addr] = path
+
+    # -- members: prefixes, bilateral peers
+    space = m.ix.lab_prefix_space
+    announced: dict[object, tuple] = {}
+    for i, x in enumerate(m.members):
+        for j, p in enumerate(x.prefixes):
+            path = ("members", i, "prefixes", j)
+            allowed = space.ipv4 if p.version == 4 else space.ipv6
+            if not any(p.subnet_of(s) for s in allowed):
+                out.append((path, f"{p} is outside the lab prefix space ({', '.join(map(str, allowed)) or 'empty'})",
+                            "announce from ix.lab_prefix_space, or add this range to it", False))
+            lan = lan4 if p.version == 4 else lan6
+            if p.overlaps(lan):
+                out.append((path, f"{p} overlaps the peering LAN {lan}", "the peering LAN must not be announced", False))
+            if p in announced:
+                out.append((path, f"{p} is already announced by {format_path(announced[p])}",
+                            "each prefix has one origin in the model; hostile announcements belong in test scenarios", False))
+            else:
+                announced[p] = ("members", i, "name")
+        for j, peer in enumerate(x.bilateral):
+            path = ("members", i, "bilateral", j)
+            if peer == x.name:
+                out.append((path, f"member '{x.name}' cannot peer with itself", "remove it from 'bilateral'", False))
+            elif peer not in member_names:
+                msg, hint = _unknown("members", peer, member_names)
+                out.append((path, msg, hint, False))
+        if not x.route_server and not x.bilateral:
+            out.append((("members", i), f"member '{x.name}' has no BGP session",
+                        "set route_server: true or list bilateral peers", True))
+
+    # -- timers
+    t = m.ix.bgp
+    if t.hold < 3 * t.keepalive:
+        out.append((("ix", "bgp", "hold"), f"hold time {t.hold}s is less than 3 x keepalive ({t.keepalive}s)",
+                    f"use hold >= {3 * t.keepalive} or a shorter keepalive", False))
+
+    # -- fabric: trunks join known, distinct sites; the fabric is connected; loops need STP
+    parent = {s: s for s in site_names}
+
+    def root(s: str) -> str:
+        while parent[s] != s:
+            s = parent[s]
+        return s
+
+    loop_at = None
+    pairs: set[frozenset] = set()
+    for i, tr in enumerate(m.trunks):
+        a, b = tr.between
+        bad = False
+        for k, end in enumerate((a, b)):
+            if end not in site_names:
+                msg, hint = _unknown("sites", end, site_names)
+                out.append((("trunks", i, "between", k), msg, hint, False))
+                bad = True
+        if bad:
+            continue
+        if a == b:
+            out.append((("trunks", i, "between"), f"trunk joins site '{a}' to itself", "a trunk joins two different sites", False))
+            continue
+        if frozenset((a, b)) in pairs or root(a) == root(b):
+            loop_at = loop_at or ("trunks", i)
+        pairs.add(frozenset((a, b)))
+        parent[root(a)] = root(b)
+    if loop_at and m.ix.fabric.loop_prevention == "none":
+        out.append((loop_at, "trunks form a loop and no loop prevention is declared",
+                    "set ix.fabric.loop_prevention: stp, or remove a trunk", True))
+    islands = {root(s) for s in site_names}
+    if len(islands) > 1 and not any(p[0][0] == "trunks" and "unknown" in p[1] for p in out):
+        groups = defaultdict(list)
+        for s in site_names:
+            groups[root(s)].append(s)
+        text = " | ".join(", ".join(g) for g in groups.values())
+        out.append((("trunks",), f"the sites are not all connected by trunks ({text})",
+                    "add trunks so every site reaches every other", True))
+    return out
+
+
+def format_path(path: tuple) -> str:
+    """('members', 3, 'asn') -> 'members[3].asn'"""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -1,0 +1,183 @@
+"""Load ix.yml into the model, collecting every problem at once with its file, line and fix.
+
+Stages (netlab-style, but typed): parse YAML keeping each value's position -> validate types
+with pydantic -> cross-field checks (`checks.py`). Nothing here raises for bad input except
+`ModelErrors`, which carries all findings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from labctl.errors import LabctlError
+from labctl.model.checks import check_model, format_path
+from labctl.model.schema import NAME_RULE, IxModel
+
+PathT = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    hint: str = ""
+
+    def render(self) -> str:
+        where = self.file + (f":{self.line}:{self.column}" if self.line else "")
+        text = f"{where}: {self.path or '<top>'}: {self.message}"
+        return text + (f"\n    hint: {self.hint}" if self.hint else "")
+
+
+class ModelErrors(LabctlError):
+    exit_code = 1
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        super().__init__(f"{len(findings)} problem(s) found", None)
+
+    def render(self) -> str:
+        return "\n".join(f.render() for f in self.findings)
+
+    def as_json(self) -> str:
+        return json.dumps({"valid": False, "errors": [asdict(f) for f in self.findings]}, indent=2)
+
+
+class _Positions:
+    """Maps a YAML path to the (line, column) of its value, or of its key when that is more useful."""
+
+    def __init__(self) -> None:
+        self.values: dict[PathT, tuple[int, int]] = {}
+        self.keys: dict[PathT, tuple[int, int]] = {}
+
+    def at(self, path: PathT, key: bool = False) -> tuple[int | None, int | None]:
+        table = self.keys if key else self.values
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in table:
+                return table[path[:cut]]
+            if path[:cut] in self.values:
+                return self.values[path[:cut]]
+        return None, None
+
+
+def _construct(node: yaml.Node, path: PathT, pos: _Positions, problems: list[tuple[PathT, str, str]]) -> Any:
+    pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            if not isinstance(key, str):
+                key = str(key)
+            child = (*path, key)
+            pos.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in result:
+                problems.append((child, f"duplicate key '{key}'", "remove one of them: YAML keeps only the last"))
+            result[key] = _construct(value_node, child, pos, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, i), pos, problems) for i, item in enumerate(node.value)]
+    # Scalars: let PyYAML's safe resolver decide the type (int, bool, str, ...).
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def parse_yaml(text: str, filename: str) -> tuple[Any, _Positions, list[Finding]]:
+    pos = _Positions()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, pos, [Finding(filename, line, col, "", f"YAML syntax error: {problem}",
+                                   "check indentation and quoting near this line")]
+    if root is None:
+        return None, pos, [Finding(filename, None, None, "", "the file is empty", "start from `labctl init`")]
+    problems: list[tuple[PathT, str, str]] = []
+    data = _construct(root, (), pos, problems)
+    findings = [Finding(filename, *pos.at(p, key=True), format_path(p), m, h) for p, m, h in problems]
+    return data, pos, findings
+
+
+def _model_at(path: PathT) -> type[BaseModel] | None:
+    """The pydantic model class that validates the mapping at `path` (for 'did you mean')."""
+    current: Any = IxModel
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = current.model_fields[part].annotation
+        while get_origin(current) is not None:  # list[X], X | None, tuple[...]
+            args = [a for a in get_args(current) if a is not type(None)]
+            current = args[0] if args else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _translate(err: dict, filename: str, pos: _Positions) -> Finding:
+    path: PathT = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
+    kind = err["type"]
+    message = err["msg"].removeprefix("Value error, ")
+    hint = ""
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        model = _model_at(path[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        message = f"unknown key '{key}'"
+        hint = f"did you mean '{close[0]}'?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else "")
+        return Finding(filename, *pos.at(path, key=True), format_path(path), message, hint)
+    if kind == "missing":
+        hint = f"add '{path[-1]}'"
+        return Finding(filename, *pos.at(path[:-1]), format_path(path), "required key is missing", hint)
+    if kind == "string_pattern_mismatch":
+        message = f"'{err.get('input')}' is not a valid name"
+        hint = NAME_RULE
+    elif kind == "literal_error":
+        hint = f"use one of {err['ctx']['expected']}"
+    elif kind in ("too_short",) and path == ("sites",):
+        hint = "declare at least one site"
+    return Finding(filename, *pos.at(path), format_path(path), message, hint)
+
+
+def load_text(text: str, filename: str = "ix.yml") -> IxModel:
+    data, pos, findings = parse_yaml(text, filename)
+    if data is None or findings and not isinstance(data, dict):
+        raise ModelErrors(findings)
+    if not isinstance(data, dict):
+        raise ModelErrors([Finding(filename, 1, 1, "", "the top level must be a mapping with 'ix', 'sites', ...",
+                                   "start from `labctl init`")])
+    try:
+        model = IxModel.model_validate(data)
+    except ValidationError as exc:
+        findings += [_translate(e, filename, pos) for e in exc.errors()]
+        raise ModelErrors(_dedupe(findings)) from None
+    findings += [Finding(filename, *pos.at(p, key=key), format_path(p), m, h) for p, m, h, key in check_model(model)]
+    if findings:
+        raise ModelErrors(_dedupe(findings))
+    return model
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[Finding] = set()
+    unique = [f for f in findings if not (f in seen or seen.add(f))]
+    return sorted(unique, key=lambda f: (f.line or 0, f.column or 0, f.path))
+
+
+def load(path: str | Path) -> IxModel:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise LabctlError(f"{path}: no such file", "create one with `labctl init`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabctlError(f"{path}: cannot read: {exc}") from None
+    return load_text(text, str(path))

@@ -1,0 +1,164 @@
+"""The IX model: the typed description of an Internet exchange that ix.yml holds.
+
+Every field is documented here; `docs/MODEL.md` is the user-facing reference and
+`labctl validate` enforces both the types below and the cross-field rules in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+# Node names become container names, hostnames and (with '-' -> '_') BIRD protocol names.
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$"
+NAME_RULE = "1-24 characters: lower-case letters, digits and '-', not starting or ending with '-'"
+
+
+def _network(value: object, version: int | None = None) -> IPv4Network | IPv6Network:
+    if isinstance(value, (IPv4Network, IPv6Network)):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a prefix such as 198.18.0.0/24, got {type(value).__name__}")
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a valid prefix ({exc})") from None
+        raise ValueError(f"'{value}' has host bits set; did you mean {loose}?") from None
+    if version and net.version != version:
+        raise ValueError(f"'{value}' is IPv{net.version}, expected IPv{version}")
+    return net
+
+
+def _address(value: object, version: int) -> IPv4Address | IPv6Address:
+    if isinstance(value, (IPv4Address, IPv6Address)):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IPv{version} address, got {type(value).__name__}")
+    try:
+        addr = ipaddress.ip_address(value.split("/")[0] if "/" in value else value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a valid IP address") from None
+    if "/" in value:
+        raise ValueError(f"'{value}': give the address without a prefix length (the peering LAN sets it)")
+    if addr.version != version:
+        raise ValueError(f"'{value}' is IPv{addr.version}, expected IPv{version}")
+    return addr
+
+
+Prefix = Annotated[IPv4Network | IPv6Network, BeforeValidator(_network)]
+Prefix4 = Annotated[IPv4Network, BeforeValidator(lambda v: _network(v, 4))]
+Prefix6 = Annotated[IPv6Network, BeforeValidator(lambda v: _network(v, 6))]
+Address4 = Annotated[IPv4Address, BeforeValidator(lambda v: _address(v, 4))]
+Address6 = Annotated[IPv6Address, BeforeValidator(lambda v: _address(v, 6))]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Asn = Annotated[int, Field(ge=1, le=4294967294)]
+Daemon = Literal["frr", "bird"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PeeringLan(_Strict):
+    """The IX's shared layer-2 network where members, route servers and switches meet."""
+
+    ipv4: Prefix4 = Field(default=IPv4Network("192.0.2.0/24"), description="IPv4 peering LAN")
+    ipv6: Prefix6 = Field(default=IPv6Network("fd00:ffff::/64"), description="IPv6 peering LAN")
+
+
+class LabPrefixSpace(_Strict):
+    """Address space members announce from. The bogon filter allows it; real bogons stay rejected."""
+
+    ipv4: list[Prefix4] = Field(default_factory=lambda: [IPv4Network("198.18.0.0/15")])
+    ipv6: list[Prefix6] = Field(default_factory=lambda: [IPv6Network("2001:db8::/32")])
+
+
+class BgpTimers(_Strict):
+    keepalive: int = Field(default=3, ge=1, le=21845, description="seconds between KEEPALIVEs")
+    hold: int = Field(default=9, ge=3, le=65535, description="hold time in seconds (>= 3 x keepalive)")
+
+
+class Bfd(_Strict):
+    enabled: bool = Field(default=False, description="run BFD on route-server and bilateral sessions")
+    interval_ms: int = Field(default=300, ge=10, le=60000, description="transmit/receive interval")
+    multiplier: int = Field(default=3, ge=2, le=255, description="missed packets before down")
+
+
+class Fabric(_Strict):
+    loop_prevention: Literal["none", "stp"] = Field(
+        default="none", description="'stp' runs spanning tree on site switches; required when trunks form a loop"
+    )
+
+
+class Management(_Strict):
+    ipv4_subnet: Prefix4 | None = Field(default=None, description="containerlab management network; derived from the IX name when absent")
+
+
+class Ix(_Strict):
+    name: Name = Field(description="lab name: containers are called clab-<name>-<node>")
+    route_server_asn: Asn = Field(description="the route servers' ASN (transparent: never in members' AS paths)")
+    peering_lan: PeeringLan = Field(default_factory=PeeringLan)
+    lab_prefix_space: LabPrefixSpace = Field(default_factory=LabPrefixSpace)
+    bgp: BgpTimers = Field(default_factory=BgpTimers)
+    bfd: Bfd = Field(default_factory=Bfd)
+    fabric: Fabric = Field(default_factory=Fabric)
+    management: Management = Field(default_factory=Management)
+    description: str = ""
+
+
+class Site(_Strict):
+    """A location of the regional fabric, with one switch (node `sw-<name>`)."""
+
+    name: Name
+    description: str = ""
+
+
+class Trunk(_Strict):
+    """A link between two sites' switches, with the attributes a lab can impose on it."""
+
+    between: tuple[Name, Name] = Field(description="the two sites it joins")
+    latency_ms: float = Field(default=0, ge=0, le=10000, description="one-way delay (needs netem)")
+    loss_percent: float = Field(default=0, ge=0, le=100, description="random loss")
+    bandwidth_mbit: float | None = Field(default=None, gt=0, description="rate limit; none means line rate")
+
+
+class RouteServer(_Strict):
+    name: Name
+    daemon: Daemon = "bird"
+    site: Name
+    ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+
+
+class MaxPrefix(_Strict):
+    ipv4: int = Field(default=100, ge=1)
+    ipv6: int = Field(default=100, ge=1)
+
+
+class Member(_Strict):
+    name: Name
+    asn: Asn
+    site: Name
+    daemon: Daemon = "frr"
+    description: str = ""
+    ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    prefixes: list[Prefix] = Field(default_factory=list, description="what the member announces")
+    route_server: bool = Field(default=True, description="peer with every route server")
+    bilateral: list[Name] = Field(default_factory=list, description="members to peer with directly")
+    max_prefix: MaxPrefix = Field(default_factory=MaxPrefix, description="route servers' limit per family")
+    bfd: bool | None = Field(default=None, description="override ix.bfd.enabled for this member's sessions")
+
+
+class IxModel(_Strict):
+    ix: Ix
+    sites: list[Site] = Field(min_length=1)
+    trunks: list[Trunk] = Field(default_factory=list)
+    route_servers: list[RouteServer] = Field(default_factory=list)
+    members: list[Member] = Field(default_factory=list)

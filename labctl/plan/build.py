@@ -1,0 +1,197 @@
+"""Derive the facts a lab needs from the model: nodes, interfaces, addresses, sessions, expected routes.
+
+Pure functions over the validated model; the same model always gives the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import Literal
+
+from labctl.model.checks import switch_name
+from labctl.model.schema import IxModel
+
+Role = Literal["switch", "route_server", "member"]
+Afi = Literal["ipv4", "ipv6"]
+
+
+@dataclass(frozen=True)
+class Link:
+    a: str
+    a_if: str
+    b: str
+    b_if: str
+    trunk: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """One BGP session seen from `node`."""
+
+    node: str
+    peer: str
+    afi: Afi
+    local_address: str
+    peer_address: str
+    local_asn: int
+    peer_asn: int
+    kind: Literal["rs-client", "route-server", "bilateral"]  # what the peer is to `node`
+    bfd: bool
+
+
+@dataclass
+class Node:
+    name: str
+    role: Role
+    daemon: Literal["frr", "bird", "bridge"]
+    site: str
+    description: str = ""
+    asn: int | None = None
+    ipv4: IPv4Address | None = None
+    ipv6: IPv6Address | None = None
+    prefixes: list[IPv4Network | IPv6Network] = field(default_factory=list)
+    interfaces: list[str] = field(default_factory=list)  # data interfaces eth1..; a switch bridges them all
+    trunk_ports: list[str] = field(default_factory=list)  # switches: the interfaces that are trunks
+    sessions: list[Session] = field(default_factory=list)
+    max_prefix: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def router_id(self) -> str:
+        return str(self.ipv4) if self.ipv4 else "0.0.0.1"
+
+    @property
+    def prefixes4(self) -> list[IPv4Network]:
+        return [p for p in self.prefixes if p.version == 4]
+
+    @property
+    def prefixes6(self) -> list[IPv6Network]:
+        return [p for p in self.prefixes if p.version == 6]
+
+
+@dataclass
+class Plan:
+    lab: str
+    model: IxModel
+    nodes: dict[str, Node]
+    links: list[Link]
+    mgmt_ipv4: IPv4Network
+    mgmt_ipv6: IPv6Network
+    # member -> prefixes it must learn (from route servers and bilateral peers)
+    expected_routes: dict[str, list[IPv4Network | IPv6Network]]
+
+    @property
+    def lan_prefixlen(self) -> dict[str, int]:
+        lan = self.model.ix.peering_lan
+        return {"ipv4": lan.ipv4.prefixlen, "ipv6": lan.ipv6.prefixlen}
+
+    def by_role(self, role: Role) -> list[Node]:
+        return [n for n in self.nodes.values() if n.role == role]
+
+    def sessions(self) -> list[Session]:
+        return [s for n in self.nodes.values() for s in n.sessions]
+
+
+def _mgmt_subnets(m: IxModel) -> tuple[IPv4Network, IPv6Network]:
+    """A management subnet per lab, stable for a name, so two labs can run side by side."""
+    digest = hashlib.sha256(m.ix.name.encode()).digest()
+    v4 = m.ix.management.ipv4_subnet or ip_network(f"172.30.{digest[0]}.0/24")
+    v6 = ip_network(f"3fff:172:30:{digest[0]:x}::/64")
+    return v4, v6  # type: ignore[return-value]
+
+
+def _assign_addresses(m: IxModel) -> dict[str, tuple[IPv4Address, IPv6Address]]:
+    """Explicit addresses win; the rest take the lowest free host, route servers first."""
+    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
+    things = [*m.route_servers, *m.members]
+    taken4 = {t.ipv4 for t in things if t.ipv4}
+    taken6 = {t.ipv6 for t in things if t.ipv6}
+    out = {}
+    next4, next6 = 1, 1
+    for t in things:
+        a4, a6 = t.ipv4, t.ipv6
+        while a4 is None:
+            cand = lan4.network_address + next4
+            next4 += 1
+            if cand not in taken4:
+                a4 = cand
+                taken4.add(cand)
+        while a6 is None:
+            cand6 = lan6.network_address + next6
+            next6 += 1
+            if cand6 not in taken6:
+                a6 = cand6
+                taken6.add(cand6)
+        out[t.name] = (a4, a6)
+    return out
+
+
+def build_plan(m: IxModel) -> Plan:
+    addresses = _assign_addresses(m)
+    nodes: dict[str, Node] = {}
+    links: list[Link] = []
+    for site in m.sites:
+        nodes[switch_name(site.name)] = Node(switch_name(site.name), "switch", "bridge", site.name, site.description)
+    for rs in m.route_servers:
+        a4, a6 = addresses[rs.name]
+        nodes[rs.name] = Node(rs.name, "route_server", rs.daemon, rs.site, "route server",
+                              asn=m.ix.route_server_asn, ipv4=a4, ipv6=a6)
+    for mem in m.members:
+        a4, a6 = addresses[mem.name]
+        nodes[mem.name] = Node(mem.name, "member", mem.daemon, mem.site, mem.description, asn=mem.asn,
+                               ipv4=a4, ipv6=a6, prefixes=list(mem.prefixes),
+                               max_prefix={"ipv4": mem.max_prefix.ipv4, "ipv6": mem.max_prefix.ipv6})
+
+    # Fabric: every router's eth1 goes to its site switch; trunks join switches.
+    def attach(node: Node, switch: Node, trunk: bool = False) -> Link:
+        node_if, sw_if = f"eth{len(node.interfaces) + 1}", f"eth{len(switch.interfaces) + 1}"
+        node.interfaces.append(node_if)
+        switch.interfaces.append(sw_if)
+        if trunk:
+            node.trunk_ports.append(node_if)
+            switch.trunk_ports.append(sw_if)
+        return Link(node.name, node_if, switch.name, sw_if, trunk)
+
+    for router in [*m.route_servers, *m.members]:
+        links.append(attach(nodes[router.name], nodes[switch_name(router.site)]))
+    for tr in m.trunks:
+        a, b = (nodes[switch_name(s)] for s in tr.between)
+        links.append(attach(a, b, trunk=True))
+
+    # Sessions: every route-server member peers with every route server, per address family.
+    bfd_default = m.ix.bfd.enabled
+    member_bfd = {x.name: (x.bfd if x.bfd is not None else bfd_default) for x in m.members}
+    for mem in m.members:
+        if not mem.route_server:
+            continue
+        mn = nodes[mem.name]
+        for rs in m.route_servers:
+            rn = nodes[rs.name]
+            for afi in ("ipv4", "ipv6"):
+                la, ra = str(getattr(mn, afi)), str(getattr(rn, afi))
+                bfd = member_bfd[mem.name]
+                mn.sessions.append(Session(mn.name, rn.name, afi, la, ra, mn.asn, rn.asn, "route-server", bfd))
+                rn.sessions.append(Session(rn.name, mn.name, afi, ra, la, rn.asn, mn.asn, "rs-client", bfd))
+    pairs = sorted({tuple(sorted((x.name, p))) for x in m.members for p in x.bilateral})
+    for a, b in pairs:
+        an, bn = nodes[a], nodes[b]
+        bfd = member_bfd[a] and member_bfd[b]
+        for afi in ("ipv4", "ipv6"):
+            la, lb = str(getattr(an, afi)), str(getattr(bn, afi))
+            an.sessions.append(Session(a, b, afi, la, lb, an.asn, bn.asn, "bilateral", bfd))
+            bn.sessions.append(Session(b, a, afi, lb, la, bn.asn, an.asn, "bilateral", bfd))
+    for n in nodes.values():
+        n.sessions.sort(key=lambda s: (s.kind != "route-server", s.peer, s.afi))
+
+    # Expected routes: what the route servers and bilateral peers should bring each member.
+    rs_members = {x.name for x in m.members if x.route_server}
+    expected: dict[str, list] = {}
+    for mem in m.members:
+        sources = {p for (a, b) in pairs for p in (a, b) if mem.name in (a, b)} - {mem.name}
+        if mem.name in rs_members and m.route_servers:
+            sources |= rs_members - {mem.name}
+        routes = {p for s in sources for p in nodes[s].prefixes}
+        expected[mem.name] = sorted(routes, key=lambda p: (p.version, p))
+    v4, v6 = _mgmt_subnets(m)
+    return Plan(m.ix.name, m, nodes, links, v4, v6, expected)
