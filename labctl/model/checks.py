@@ -97,7 +97,7 @@ def check_model(m: IxModel) -> list[Problem]:
             if peer == x.name:
                 out.append((path, f"member '{x.name}' cannot peer with itself", "remove it from 'bilateral'", False))
             elif peer not in member_names:
-                msg, hint = _unknown("members", peer, member_names)
+                msg, hint = _unknown("members", peer, [n for n in member_names if n != x.name])
                 out.append((path, msg, hint, False))
         if not x.route_server and not x.bilateral:
             out.append((("members", i), f"member '{x.name}' has no BGP session",

@@ -159,11 +159,83 @@ def load_text(text: str, filename: str = "ix.yml") -> IxModel:
         model = IxModel.model_validate(data)
     except ValidationError as exc:
         findings += [_translate(e, filename, pos) for e in exc.errors()]
+        findings += _checks_on_valid_part(data, exc, filename, pos)
         raise ModelErrors(_dedupe(findings)) from None
     findings += [Finding(filename, *pos.at(p, key=key), format_path(p), m, h) for p, m, h, key in check_model(model)]
     if findings:
         raise ModelErrors(_dedupe(findings))
     return model
+
+
+def _clean_loc(loc: tuple) -> PathT:
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
+
+
+class _Pruned:
+    """The input without the values that failed type validation, with a map back to original indexes."""
+
+    def __init__(self, data: Any, bad: set[PathT]):
+        self.index_maps: dict[PathT, list[int]] = {}
+        self.data = self._walk(data, (), bad)
+
+    def _walk(self, node: Any, path: PathT, bad: set[PathT]) -> Any:
+        if isinstance(node, dict):
+            return {k: self._walk(v, (*path, k), bad) for k, v in node.items() if (*path, k) not in bad}
+        if isinstance(node, list):
+            keep = [i for i in range(len(node)) if (*path, i) not in bad]
+            self.index_maps[path] = keep
+            return [self._walk(node[i], (*path, i), bad) for i in keep]
+        return node
+
+    def original(self, path: PathT) -> PathT:
+        orig: PathT = ()
+        for part in path:
+            if isinstance(part, int) and orig in self.index_maps and part < len(self.index_maps[orig]):
+                part = self.index_maps[orig][part]
+            orig = (*orig, part)
+        return orig
+
+
+def _checks_on_valid_part(data: dict, exc: ValidationError, filename: str, pos: _Positions) -> list[Finding]:
+    """Run the cross-field checks on what did validate, so one run reports every kind of problem.
+
+    Broken values are left out (a broken item whose required key is gone is left out whole);
+    a reference to a left-out item is not reported as unknown: the item exists but is broken.
+    """
+    bad: set[PathT] = set()
+    pruned = _Pruned(data, bad)
+    errors = exc.errors()
+    for _ in range(4):
+        for e in errors:
+            loc = pruned.original(_clean_loc(e["loc"]))
+            bad.add(loc[:-1] if e["type"] == "missing" and len(loc) > 2 else loc)
+        pruned = _Pruned(data, bad)
+        if isinstance(pruned.data.get("ix"), dict):
+            pruned.data["ix"].setdefault("name", "placeholder")
+            pruned.data["ix"].setdefault("route_server_asn", 1)
+        try:
+            model = IxModel.model_validate(pruned.data)
+            break
+        except ValidationError as again:
+            errors = again.errors()
+    else:
+        return []
+    broken_names = set()
+    for loc in bad:
+        item: Any = data
+        try:
+            for part in loc[:2]:
+                item = item[part]
+            broken_names.add(str(item.get("name")))
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+    out = []
+    for path, message, hint, key in check_model(model):
+        path = pruned.original(path)
+        if message.startswith("unknown ") and message.count("'") >= 2 and message.split("'")[1] in broken_names:
+            continue
+        out.append(Finding(filename, *pos.at(path, key=key), format_path(path), message, hint))
+    return out
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
