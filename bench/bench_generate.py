@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Benchmark `validate + generate` for large IXes: per stage in-process, and the whole CLI.
+
+    .venv/bin/python bench/bench_generate.py                 # 100, 250 and 1,000 members, 5 runs each
+    .venv/bin/python bench/bench_generate.py --members 1000 --runs 5
+
+For each size it writes a synthetic IX (bench/make_large_ix.py) into a temp dir, then times,
+median of --runs runs:
+
+  in-process  (a) load+validate  labctl.model.load.load
+              (b) plan           labctl.plan.build_plan
+              (c) render         labctl.render.render_lab
+              (d) write          labctl.render.write_lab into an empty dir
+              total = a+b+c+d per run (median of the per-run totals)
+  CLI         `labctl validate FILE` and `labctl generate FILE -o DIR --image labctl/node:bench`
+              in a subprocess: wall time including Python start-up and imports
+
+and writes bench/results/generate-<N>.json. Exit status 1 when the 1,000-member (or largest)
+run misses the target: CLI generate (which validates too) under --target seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from make_large_ix import render as make_ix  # noqa: E402
+
+from labctl.model.load import load  # noqa: E402
+from labctl.plan import build_plan  # noqa: E402
+from labctl.render import render_lab, write_lab  # noqa: E402
+
+IMAGE = "labctl/node:bench"
+STAGES = ["load_validate", "plan", "render", "write"]
+
+
+def labctl_bin() -> str:
+    for candidate in (ROOT / ".venv" / "bin" / "labctl", Path(sys.executable).parent / "labctl"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("labctl")
+    if not found:
+        sys.exit("labctl executable not found: install the package (pip install -e .)")
+    return found
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def summary(samples: list[float]) -> dict:
+    return {"median": round(statistics.median(samples), 4), "min": round(min(samples), 4), "max": round(max(samples), 4),
+            "samples": [round(s, 4) for s in samples]}
+
+
+def bench_in_process(ix_file: Path, work: Path, runs: int) -> tuple[dict, dict]:
+    times: dict[str, list[float]] = {s: [] for s in STAGES}
+    totals: list[float] = []
+    info: dict = {}
+    for run in range(runs):
+        outdir = work / f"inproc-{run}"
+        outdir.mkdir()
+        t0 = time.perf_counter()
+        model = load(ix_file)
+        t1 = time.perf_counter()
+        plan = build_plan(model)
+        t2 = time.perf_counter()
+        files = render_lab(plan, IMAGE)
+        t3 = time.perf_counter()
+        write_lab(files, outdir)
+        t4 = time.perf_counter()
+        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            times[stage].append(dt)
+        totals.append(t4 - t0)
+        info = {"nodes": len(plan.nodes), "files": len(files), "bytes": sum(len(t.encode()) for t in files.values()),
+                "sessions": len(plan.sessions())}
+        shutil.rmtree(outdir)
+    result = {stage: summary(v) for stage, v in times.items()}
+    result["total"] = summary(totals)
+    return result, info
+
+
+def bench_cli(ix_file: Path, work: Path, runs: int) -> dict:
+    exe = labctl_bin()
+    times: dict[str, list[float]] = {"validate": [], "generate": []}
+    for run in range(runs):
+        outdir = work / f"cli-{run}"
+        for name, cmd in (("validate", [exe, "validate", str(ix_file)]),
+                          ("generate", [exe, "generate", str(ix_file), "-o", str(outdir), "--image", IMAGE])):
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            times[name].append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        shutil.rmtree(outdir)
+    return {name: summary(v) for name, v in times.items()}
+
+
+def bench(n: int, runs: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"labctl-bench-{n}-") as tmp:
+        work = Path(tmp)
+        ix_file = work / f"ix-{n}.yml"
+        ix_file.write_text(make_ix(n))
+        stages, info = bench_in_process(ix_file, work, runs)
+        cli = bench_cli(ix_file, work, runs)
+        size = ix_file.stat().st_size
+    return {"members": n, "runs": runs, "statistic": "median", "unit": "seconds",
+            "input_bytes": size, **info, "in_process": stages, "cli": cli}
+
+
+def table(results: list[dict]) -> str:
+    cols = [("members", lambda r: f"{r['members']:>7}"), ("nodes", lambda r: f"{r['nodes']:>5}"),
+            ("files", lambda r: f"{r['files']:>5}")]
+    cols += [(s, (lambda s: lambda r: f"{r['in_process'][s]['median']:8.3f}")(s)) for s in [*STAGES, "total"]]
+    cols += [("cli validate", lambda r: f"{r['cli']['validate']['median']:12.3f}"),
+             ("cli generate", lambda r: f"{r['cli']['generate']['median']:12.3f}")]
+    widths = [max(len(h), len(f(results[0]))) for h, f in cols]
+    lines = ["  ".join(h.rjust(w) for (h, _), w in zip(cols, widths))]
+    lines += ["  ".join(f(r).rjust(w) for (_, f), w in zip(cols, widths)) for r in results]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--members", type=int, nargs="+", default=[100, 250, 1000], help="IX sizes to run")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measurement (the median is reported)")
+    ap.add_argument("--results", type=Path, default=HERE / "results", help="folder for generate-<N>.json")
+    ap.add_argument("--target", type=float, default=2.0, help="seconds the largest IX must stay under")
+    args = ap.parse_args(argv)
+
+    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+            "git": subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                                  capture_output=True, text=True).stdout.strip()}
+    args.results.mkdir(parents=True, exist_ok=True)
+    results = []
+    for n in sorted(args.members):
+        print(f"benchmarking {n} members ({args.runs} runs) ...", file=sys.stderr, flush=True)
+        r = bench(n, args.runs)
+        r["target"] = {"seconds": args.target, "measure": "cli.generate.median (load+validate+plan+render+write, "
+                       "Python start-up included)", "met": r["cli"]["generate"]["median"] < args.target}
+        r.update(meta)
+        (args.results / f"generate-{n}.json").write_text(json.dumps(r, indent=2) + "\n")
+        results.append(r)
+    print(f"\nmedian of {args.runs} runs, seconds; {meta['machine']['cpus']} CPUs, {meta['machine']['cpu']}, "
+          f"Python {meta['machine']['python']}, {meta['date']}, {meta['git']}")
+    print(table(results))
+    big = results[-1]
+    verdict = big["target"]
+    print(f"\n{big['members']} members: in-process total {big['in_process']['total']['median']:.3f} s, "
+          f"CLI generate {big['cli']['generate']['median']:.3f} s "
+          f"({'under' if verdict['met'] else 'OVER'} the {args.target:g} s target)")
+    return 0 if verdict["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
