@@ -197,5 +197,226 @@ def generate(
     out.print(f"wrote {len(files)} files for {len(plan.nodes)} nodes to {target}", highlight=False)
 
 
+def _json_default(obj):
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return str(obj)
+
+
+def _dump(data) -> None:
+    out.print_json(json.dumps(data, default=_json_default))
+
+
+@app.command()
+def up(
+    file: Path = typer.Argument(..., help="IX definition to build."),
+    workdir: Path = typer.Option(None, "--workdir", help="Lab folder [default: .labctl/<lab> next to FILE]."),
+    workers: int = typer.Option(16, "--workers", help="Nodes configured in parallel."),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for BGP [default: derived from the timers]."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+):
+    """Build the IX as a running lab: generate, image, containerlab deploy, Nornir push, wait for BGP.
+
+    On a running lab it reconciles (pushes what changed; redeploys when nodes or links changed).
+    Exit 0 only when every planned session is Established and every member holds its routes.
+
+    Example: labctl up ix.yml
+    """
+    from labctl import lab
+    from labctl.model.load import ModelErrors
+
+    try:
+        if as_json:
+            report = lab.up(file, workdir, workers=workers, timeout=timeout)
+        else:
+            with out.status("up") as st:
+                report = lab.up(file, workdir, progress=lambda p: st.update(f"up: {p}"), workers=workers, timeout=timeout)
+    except ModelErrors as exc:
+        _report_model_errors(exc, as_json)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump({"ok": report.ok, **{k: v for k, v in report.__dict__.items() if k != "convergence"},
+               "convergence": _convergence_dict(report.convergence)})
+    else:
+        _print_convergence(report.convergence)
+        phases = ", ".join(f"{k} {v:.1f}s" for k, v in report.phases.items())
+        out.print(f"{report.lab}: {report.deploy_action}; {len(report.configured)} nodes configured; {phases}")
+        for node, why in sorted(report.failed_nodes.items()):
+            err.print(f"[red]node {node} failed:[/] {why}", highlight=False)
+        out.print(f"[green]lab {report.lab} is up[/] (folder {report.workdir})" if report.ok
+                  else f"[red]lab {report.lab} is NOT converged[/]")
+    raise typer.Exit(0 if report.ok else 2)
+
+
+def _convergence_dict(c) -> dict:
+    return {"converged": c.converged, "seconds": round(c.seconds, 2), "down_sessions": c.down_sessions,
+            "missing_routes": c.missing_routes, "unreachable": c.unreachable,
+            "sessions": {n: [s.__dict__ for s in b.sessions] for n, b in c.bgp.items()},
+            "prefixes": {n: {afi: len(r) for afi, r in b.routes.items()} for n, b in c.bgp.items()}}
+
+
+def _print_convergence(c) -> None:
+    table = Table("node", "sessions up", "IPv4 routes", "IPv6 routes")
+    for name, b in sorted(c.bgp.items()):
+        up_count = sum(1 for s in b.sessions if s.established)
+        table.add_row(name, f"{up_count}/{len(b.sessions)}", str(len(b.routes["ipv4"])), str(len(b.routes["ipv6"])))
+    out.print(table)
+    for s in c.down_sessions:
+        err.print(f"[red]session down:[/] {s}", highlight=False)
+    for member, missing in sorted(c.missing_routes.items()):
+        err.print(f"[red]{member} lacks {len(missing)} route(s):[/] {', '.join(missing[:6])}", highlight=False)
+    for node, why in sorted(c.unreachable.items()):
+        err.print(f"[red]{node} unreachable:[/] {why}", highlight=False)
+
+
+@app.command()
+def down(
+    file: Path = typer.Argument(None, help="IX definition of the lab [default: the only running lab]."),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of FILE."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the lab folder (configs, keys)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+):
+    """Destroy a lab: containers, links, management network and lab folder. Idempotent.
+
+    Example: labctl down ix.yml   (or: labctl down --lab kibi-ix)
+    """
+    from labctl import lab
+
+    try:
+        result = lab.down(file, lab_name, keep)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump(result)
+    else:
+        out.print(f"lab {result['lab']}: removed {result['containers_removed']} containers"
+                  + (f", deleted {result['workdir']}" if result["workdir_removed"] else ""))
+
+
+@app.command()
+def status(
+    file: Path = typer.Argument(None, help="IX definition of the lab [default: the only running lab]."),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of FILE."),
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+):
+    """Nodes, BGP sessions per node and the route-visibility matrix (who sees whose prefixes).
+
+    Exit 0 when the lab is converged, 2 when it is not.
+
+    Example: labctl status --json
+    """
+    from labctl import lab
+
+    try:
+        st = lab.status(file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump({"lab": st.lab, "converged": st.convergence.converged, "nodes": st.nodes,
+               "sessions": {n: [s.__dict__ for s in b.sessions] for n, b in st.bgp.items()},
+               "matrix": st.matrix, "errors": st.errors, "convergence": _convergence_dict(st.convergence)})
+    else:
+        nodes = Table("node", "role", "daemon", "site", "state", "mgmt", "image", title=f"lab {st.lab}")
+        for name, n in sorted(st.nodes.items()):
+            nodes.add_row(name, n["role"], n["daemon"], n["site"], n["state"], n["mgmt_ipv4"], n["image"])
+        out.print(nodes)
+        sessions = Table("node", "peer", "afi", "state", "uptime", "received", "accepted", "sent", title="BGP sessions")
+        for name, b in sorted(st.bgp.items()):
+            for s in b.sessions:
+                colour = "green" if s.established else "red"
+                sessions.add_row(name, f"{s.description or s.peer_address}", s.afi, f"[{colour}]{s.state}[/]",
+                                 s.uptime, str(s.received), str(s.accepted), str(s.sent))
+        out.print(sessions)
+        names = sorted(st.matrix)
+        matrix = Table("sees →", *names, title="route visibility (4 = IPv4, 6 = IPv6, - = missing)")
+        for viewer in names:
+            row = []
+            for origin in names:
+                cells = st.matrix[viewer].get(origin)
+                if cells is None:
+                    row.append("·")
+                    continue
+                row.append("".join(("4" if afi == "ipv4" else "6") if ok else ("-" if ok is False else " ")
+                                   for afi, ok in cells.items()))
+            matrix.add_row(viewer, *row)
+        out.print(matrix)
+        out.print("[green]converged[/]" if st.convergence.converged else "[red]not converged[/]")
+    raise typer.Exit(0 if st.convergence.converged else 2)
+
+
+@app.command()
+def lg(
+    node: str = typer.Argument(..., help="Router to ask (a route server or member)."),
+    prefix: str = typer.Argument(..., help="Prefix to look up, e.g. 198.18.1.0/24."),
+    file: Path = typer.Option(None, "--file", "-f", help="IX definition [default: the only running lab]."),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the raw result as JSON."),
+):
+    """Looking glass: a prefix as one node sees it (paths, next hop, AS path, communities, filtered or not).
+
+    Example: labctl lg rs1 198.18.1.0/24
+    """
+    import ipaddress
+
+    from labctl import lab
+    from labctl.report.lg import render_lg
+
+    try:
+        ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        _fail(LabctlError(f"'{prefix}' is not a prefix", "give one like 198.18.1.0/24 or 2001:db8:1::/48"))
+    try:
+        result = lab.lg(node, prefix, file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump(result)
+    else:
+        out.print(render_lg(result), highlight=False, markup=False)
+
+
+@app.command()
+def push(
+    file: Path = typer.Argument(None, help="Edited IX definition [default: the running lab's file]."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show the per-node diff."),
+    node: list[str] = typer.Option(None, "--node", help="Limit to these nodes (repeatable)."),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name."),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for verification [default: from the timers]."),
+    as_json: bool = typer.Option(False, "--json", help="Print per-node results as JSON."),
+):
+    """Re-render from the IX file, apply only to changed nodes, verify, roll back what fails.
+
+    Exit 0 when every changed node applied and verified; 2 when any node was rolled back or failed.
+
+    Example: labctl push ix.yml --dry-run
+    """
+    from labctl import lab
+    from labctl.model.load import ModelErrors
+
+    try:
+        report = lab.push(file, lab_name, dry_run=dry_run, only=node or None, timeout=timeout)
+    except ModelErrors as exc:
+        _report_model_errors(exc, as_json)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump({"ok": report.ok, "lab": report.lab, "dry_run": report.dry_run, "seconds": report.seconds,
+               "nodes": [n.__dict__ for n in report.nodes],
+               "convergence": _convergence_dict(report.convergence) if report.convergence else None})
+    else:
+        for n in report.nodes:
+            if n.diff and n.status != "unchanged":
+                out.print(n.diff, highlight=False, markup=False)
+        table = Table("node", "result", "detail")
+        for n in report.nodes:
+            colour = {"unchanged": "dim", "would-change": "yellow", "applied": "green"}.get(n.status, "red")
+            table.add_row(n.node, f"[{colour}]{n.status}[/]", n.error)
+        out.print(table)
+    raise typer.Exit(0 if report.ok else 2)
+
+
 if __name__ == "__main__":
     sys.exit(app())

@@ -74,9 +74,18 @@ def check_model(m: IxModel) -> list[Problem]:
                 else:
                     owners[addr] = path
 
+    # -- the LAN must hold every router: auto-assignment takes the lowest free host addresses
+    routers = len(m.route_servers) + len(m.members)
+    for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
+        hosts = max(lan.num_addresses - (2 if fam == "ipv4" else 1), 0)
+        if routers > hosts:
+            out.append((("ix", "peering_lan", fam), f"the peering LAN {lan} has room for {hosts} addresses, "
+                        f"but {routers} route servers and members need one each", "use a shorter prefix length", False))
+
     # -- members: prefixes, bilateral peers
     space = m.ix.lab_prefix_space
     announced: dict[object, tuple] = {}
+    named_peers = {p for x in m.members for p in x.bilateral}  # a session listed on one side is enough
     for i, x in enumerate(m.members):
         for j, p in enumerate(x.prefixes):
             path = ("members", i, "prefixes", j)
@@ -99,7 +108,7 @@ def check_model(m: IxModel) -> list[Problem]:
             elif peer not in member_names:
                 msg, hint = _unknown("members", peer, [n for n in member_names if n != x.name])
                 out.append((path, msg, hint, False))
-        if not x.route_server and not x.bilateral:
+        if not x.route_server and not x.bilateral and x.name not in named_peers:
             out.append((("members", i), f"member '{x.name}' has no BGP session",
                         "set route_server: true or list bilateral peers", True))
 

@@ -69,16 +69,34 @@ class _Positions:
         return None, None
 
 
+def _scalar(node: yaml.Node) -> tuple[Any, tuple[str, str] | None]:
+    """A scalar (or a complex key) typed by PyYAML's safe constructor (int, bool, str, None, ...).
+
+    Returns the value and, when the safe loader cannot build it (unknown or unsafe tag, '<<' merge
+    key, '!!int abc'), a (message, hint) problem and the raw text instead.
+    """
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node, deep=True), None
+    except Exception as exc:  # ConstructorError, but also ValueError/KeyError from '!!int abc', '!!bool x', ...
+        raw = node.value if isinstance(node, yaml.ScalarNode) else None
+        if node.tag == "tag:yaml.org,2002:merge":
+            return raw, ("YAML merge keys ('<<') are not supported", "write the keys out; anchors and aliases do work")
+        return raw, (f"cannot read this value with YAML tag '{node.tag}' ({type(exc).__name__})",
+                     "remove the tag: labctl reads plain YAML values")
+
+
 def _construct(node: yaml.Node, path: PathT, pos: _Positions, problems: list[tuple[PathT, str, str]]) -> Any:
     pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key, problem = _scalar(key_node)
             if not isinstance(key, str):
                 key = str(key)
             child = (*path, key)
             pos.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if problem:
+                problems.append((child, *problem))
             if key in result:
                 problems.append((child, f"duplicate key '{key}'", "remove one of them: YAML keeps only the last"))
             result[key] = _construct(value_node, child, pos, problems)
@@ -86,13 +104,22 @@ def _construct(node: yaml.Node, path: PathT, pos: _Positions, problems: list[tup
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, i), pos, problems) for i, item in enumerate(node.value)]
     # Scalars: let PyYAML's safe resolver decide the type (int, bool, str, ...).
-    return yaml.safe_load(yaml.serialize(node))
+    value, problem = _scalar(node)
+    if problem:
+        problems.append((path, *problem))
+    return value
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, _Positions, list[Finding]]:
     pos = _Positions()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            problems: list[tuple[PathT, str, str]] = []
+            data = _construct(root, (), pos, problems)
+    except RecursionError:  # PyYAML composes recursively; _construct follows an alias that contains itself
+        return None, pos, [Finding(filename, None, None, "", "the YAML nests too deeply, or an alias refers to a value that contains it",
+                                   "flatten the structure; an alias must not point into its own anchor")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -101,8 +128,6 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, _Positions, list[Finding]
                                    "check indentation and quoting near this line")]
     if root is None:
         return None, pos, [Finding(filename, None, None, "", "the file is empty", "start from `labctl init`")]
-    problems: list[tuple[PathT, str, str]] = []
-    data = _construct(root, (), pos, problems)
     findings = [Finding(filename, *pos.at(p, key=True), format_path(p), m, h) for p, m, h in problems]
     return data, pos, findings
 

@@ -10,7 +10,7 @@ import ipaddress
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 # Node names become container names, hostnames and (with '-' -> '_') BIRD protocol names.
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$"
@@ -57,6 +57,17 @@ Prefix6 = Annotated[IPv6Network, BeforeValidator(lambda v: _network(v, 6))]
 Address4 = Annotated[IPv4Address, BeforeValidator(lambda v: _address(v, 4))]
 Address6 = Annotated[IPv6Address, BeforeValidator(lambda v: _address(v, 6))]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _one_line(value: str) -> str:
+    # descriptions end up in config comments: a line break would start a config statement
+    value = value.strip()
+    if "\n" in value or "\r" in value:
+        raise ValueError("a description must be one line")
+    return value
+
+
+Description = Annotated[str, AfterValidator(_one_line)]
 Asn = Annotated[int, Field(ge=1, le=4294967294)]
 Daemon = Literal["frr", "bird"]
 
@@ -109,14 +120,14 @@ class Ix(_Strict):
     bfd: Bfd = Field(default_factory=Bfd)
     fabric: Fabric = Field(default_factory=Fabric)
     management: Management = Field(default_factory=Management)
-    description: str = ""
+    description: Description = ""
 
 
 class Site(_Strict):
     """A location of the regional fabric, with one switch (node `sw-<name>`)."""
 
     name: Name
-    description: str = ""
+    description: Description = ""
 
 
 class Trunk(_Strict):
@@ -146,7 +157,7 @@ class Member(_Strict):
     asn: Asn
     site: Name
     daemon: Daemon = "frr"
-    description: str = ""
+    description: Description = ""
     ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
     ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
     prefixes: list[Prefix] = Field(default_factory=list, description="what the member announces")

@@ -1,0 +1,52 @@
+"""A Nornir inventory for a running lab: one host per node, reached over SSH with the lab's key."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nornir.core import Nornir
+from nornir.core.configuration import Config
+from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.plugins.runners import ThreadedRunner
+
+from labctl.plan import Plan
+from labctl.runtime.clab import NodeState
+
+DEFAULT_WORKERS = 16
+
+# Results are data that labctl reports itself; Nornir's own error logging would only duplicate them.
+logging.getLogger("nornir").addHandler(logging.NullHandler())
+logging.getLogger("nornir").propagate = False
+ConnectionPluginRegister.auto_register()  # nornir-scrapli's "scrapli" plugin, by its entry point
+
+
+def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: int = DEFAULT_WORKERS,
+                 only: list[str] | None = None) -> Nornir:
+    hosts = Hosts()
+    for name, node in plan.nodes.items():
+        if only is not None and name not in only:
+            continue
+        state = nodes.get(name)
+        if state is None or not state.mgmt_ipv4:
+            continue
+        options = ConnectionOptions(
+            platform="generic",
+            extras={
+                "auth_private_key": str(key),
+                "auth_strict_key": False,
+                "transport": "system",
+                "timeout_socket": 15,
+                "timeout_transport": 30,
+                "timeout_ops": 60,
+                "ssh_config_file": False,
+            },
+        )
+        hosts[name] = Host(
+            name, hostname=state.mgmt_ipv4, username="root", platform="generic",
+            data={"role": node.role, "daemon": node.daemon, "site": node.site},
+            connection_options={"scrapli": options},
+        )
+    inventory = Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
+    return Nornir(inventory=inventory, config=Config(), runner=ThreadedRunner(num_workers=max(1, workers)))

@@ -1,0 +1,431 @@
+"""Lab lifecycle: the steps of up, push, status, lg and down, composed from the packages below.
+
+model -> plan -> render produce the artefacts; runtime deploys them; automation configures
+and observes the nodes. This module only sequences those steps, times them, and decides
+what a result means (converged, rolled back, ...). The CLI prints what it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from labctl.automation.inventory import build_nornir
+from labctl.automation.parse import NodeBgp
+from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, rollback_node
+from labctl.errors import LabctlError
+from labctl.model.load import load
+from labctl.plan import Plan, build_plan
+from labctl.render import render_lab, render_node, topology_filename, write_lab
+from labctl.runtime import clab, images
+from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Lab:
+    """A lab as labctl knows it: its plan, its folder and its running nodes."""
+
+    plan: Plan
+    workdir: Path
+    ix_file: Path
+
+    @property
+    def topology(self) -> Path:
+        return self.workdir / topology_filename(self.plan)
+
+    def node_files(self) -> dict[str, dict[str, str]]:
+        return {name: render_node(self.plan, node) for name, node in self.plan.nodes.items()}
+
+    def nornir(self, only: list[str] | None = None, workers: int = 16):
+        nodes = clab.inspect(self.plan.lab)
+        return build_nornir(self.plan, nodes, private_key(self.workdir), workers=workers, only=only)
+
+
+def open_lab(ix_file: Path, workdir: Path | None = None) -> Lab:
+    plan = build_plan(load(ix_file))
+    return Lab(plan, (workdir or default_workdir(ix_file, plan.lab)).resolve(), ix_file.resolve())
+
+
+def find_lab(ix_file: Path | None = None, lab_name: str | None = None) -> Lab:
+    """The lab a command should act on: from an IX file, a lab name, or the only running lab."""
+    if ix_file is not None:
+        return open_lab(ix_file)
+    running = clab.running_labs()
+    if lab_name is None:
+        if len(running) != 1:
+            names = ", ".join(sorted(running)) or "none"
+            raise LabctlError(f"{'no lab is' if not running else 'several labs are'} running (running: {names})",
+                              "name one with --lab NAME or pass the IX file")
+        lab_name = next(iter(running))
+    topo = running.get(lab_name)
+    if topo is None:
+        raise LabctlError(f"lab '{lab_name}' is not running", "start it with `labctl up FILE`")
+    state = read_state(topo.parent)
+    return open_lab(Path(state.ix_file), topo.parent)
+
+
+# ------------------------------------------------------------------ convergence
+
+@dataclass
+class Convergence:
+    converged: bool
+    seconds: float
+    down_sessions: list[str] = field(default_factory=list)  # "node -> peer (afi): state"
+    missing_routes: dict[str, list[str]] = field(default_factory=dict)  # member -> prefixes
+    unreachable: dict[str, str] = field(default_factory=dict)  # node -> error
+    bgp: dict[str, NodeBgp] = field(default_factory=dict)
+
+
+def convergence_timeout(plan: Plan) -> float:
+    """Derived from the timers: a session may need a hold time to give up on a dead try and a
+    connect retry to come back; allow several rounds plus time per node on a 2-core host."""
+    hold = plan.model.ix.bgp.hold
+    return 30 + 4 * hold + 0.5 * len(plan.nodes)
+
+
+def collect(nr) -> tuple[dict[str, NodeBgp], dict[str, str]]:
+    routers = nr.filter(filter_func=lambda h: h.data["daemon"] in ("frr", "bird"))
+    results = routers.run(task=collect_bgp, on_failed=True)
+    states, errors = {}, {}
+    for name, multi in results.items():
+        if multi.failed:
+            errors[name] = str(multi[0].exception or multi[0].result)[-300:]
+        else:
+            states[name] = multi[0].result
+    return states, errors
+
+
+def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, str],
+                      nodes: list[str] | None = None) -> Convergence:
+    result = Convergence(False, 0.0, unreachable=dict(errors), bgp=states)
+    for node in plan.nodes.values():
+        if node.role == "switch" or (nodes is not None and node.name not in nodes):
+            continue
+        state = states.get(node.name)
+        if state is None:
+            continue
+        seen = {(s.peer_address, s.afi): s for s in state.sessions}
+        for planned in node.sessions:
+            got = seen.get((planned.peer_address, planned.afi))
+            if got is None or not got.established:
+                result.down_sessions.append(
+                    f"{node.name} -> {planned.peer} ({planned.afi}): {got.state if got else 'not configured'}")
+        if node.role == "member":
+            have = set(state.routes["ipv4"]) | set(state.routes["ipv6"])
+            missing = [str(p) for p in plan.expected_routes[node.name] if str(p) not in have]
+            if missing:
+                result.missing_routes[node.name] = missing
+    result.converged = not (result.down_sessions or result.missing_routes or result.unreachable)
+    return result
+
+
+def wait_converged(lab: Lab, nr, timeout: float, nodes: list[str] | None = None, interval: float = 1.0) -> Convergence:
+    started = time.monotonic()
+    while True:
+        states, errors = collect(nr)
+        result = check_convergence(lab.plan, states, errors, nodes)
+        result.seconds = time.monotonic() - started
+        if result.converged or result.seconds >= timeout:
+            return result
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------ up
+
+@dataclass
+class UpReport:
+    lab: str
+    workdir: str
+    phases: dict[str, float]
+    deploy_action: str
+    configured: list[str]
+    failed_nodes: dict[str, str]
+    convergence: Convergence
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_nodes and self.convergence.converged
+
+
+def _wait_ssh(lab: Lab, timeout: float = 60) -> dict[str, str]:
+    """Wait until every node's sshd accepts TCP connections; return the ones that never did."""
+    pending = {n: s.mgmt_ipv4 for n, s in clab.inspect(lab.plan.lab).items() if n in lab.plan.nodes}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, ip in list(pending.items()):
+            try:
+                with socket.create_connection((ip, 22), timeout=1):
+                    pending.pop(name)
+            except OSError:
+                pass
+        if pending:
+            time.sleep(0.3)
+    return {n: f"sshd at {ip} not reachable" for n, ip in pending.items()}
+
+
+def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: bool = False, force: bool = False):
+    results = nr.run(task=lambda task: configure_node(task, node_files[task.host.name], dry_run=dry_run, force=force),
+                     on_failed=True)
+    ok, failed = {}, {}
+    for name, multi in results.items():
+        if multi.failed:
+            exc = multi[0].exception
+            failed[name] = str(exc) if exc else str(multi[0].result)[-500:]
+        else:
+            ok[name] = multi[0]
+    return ok, failed
+
+
+def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
+       timeout: float | None = None) -> UpReport:
+    phases: dict[str, float] = {}
+
+    def timed(name: str):
+        progress(name)
+        phases[name] = time.monotonic()
+
+    def done(name: str):
+        phases[name] = round(time.monotonic() - phases[name], 2)
+
+    timed("generate")
+    lab = open_lab(ix_file, workdir)
+    image = images.node_image_tag()
+    files = render_lab(lab.plan, image)
+    lab.workdir.mkdir(parents=True, exist_ok=True)
+    write_lab(files, lab.workdir)
+    ensure_ssh_key(lab.workdir)
+    topo_sha = hashlib.sha256(files[topology_filename(lab.plan)].encode()).hexdigest()
+    done("generate")
+
+    timed("images")
+    images.ensure_node_image()
+    done("images")
+
+    timed("deploy")
+    running = clab.inspect(lab.plan.lab)
+    previous = _previous_topology(lab)
+    healthy = (set(running) == set(lab.plan.nodes) and all(s.state == "running" for s in running.values())
+               and previous == topo_sha)
+    if healthy:
+        action = "reused running lab"
+    elif running:
+        action = "redeployed (lab differed from the IX file or was incomplete)"
+        clab.deploy(lab.topology, reconfigure=True)
+    else:
+        action = "deployed"
+        clab.deploy(lab.topology)
+    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, "deployed"))
+    (lab.workdir / "deployed.sha256").write_text(topo_sha + "\n")
+    unreachable = _wait_ssh(lab)
+    done("deploy")
+
+    timed("configure")
+    nr = lab.nornir(workers=workers)
+    try:
+        configured, failed = _configure(lab, nr, lab.node_files(), force=True)
+        failed.update({n: e for n, e in unreachable.items() if n not in configured})
+        done("configure")
+
+        timed("converge")
+        convergence = wait_converged(lab, nr, timeout or convergence_timeout(lab.plan))
+        done("converge")
+    finally:
+        nr.close_connections()
+    phase = "up" if not failed and convergence.converged else "degraded"
+    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, phase))
+    return UpReport(lab.plan.lab, str(lab.workdir), phases, action, sorted(configured), failed, convergence)
+
+
+def _previous_topology(lab: Lab) -> str | None:
+    try:
+        return (lab.workdir / "deployed.sha256").read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+# ------------------------------------------------------------------ push
+
+@dataclass
+class PushNode:
+    node: str
+    status: str  # "unchanged", "would-change", "applied", "rolled-back", "failed"
+    diff: str = ""
+    error: str = ""
+
+
+@dataclass
+class PushReport:
+    lab: str
+    dry_run: bool
+    nodes: list[PushNode]
+    convergence: Convergence | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(n.status in ("unchanged", "would-change", "applied") for n in self.nodes)
+
+
+def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = False, only: list[str] | None = None,
+         progress: Progress = _quiet, workers: int = 16, timeout: float | None = None) -> PushReport:
+    started = time.monotonic()
+    lab = find_lab(ix_file, lab_name)
+    running = clab.inspect(lab.plan.lab)
+    if not running:
+        raise LabctlError(f"lab '{lab.plan.lab}' is not running", "start it with `labctl up FILE`")
+    if set(running) != set(lab.plan.nodes) or _previous_topology(lab) != hashlib.sha256(
+            render_lab(lab.plan, read_state(lab.workdir).image)[topology_filename(lab.plan)].encode()).hexdigest():
+        raise LabctlError("the IX file changes the lab's nodes or links, which a push cannot do",
+                          "run `labctl up FILE` to redeploy with the new topology")
+    unknown = sorted(set(only or []) - set(lab.plan.nodes))
+    if unknown:
+        raise LabctlError(f"unknown node(s): {', '.join(unknown)}", f"nodes: {', '.join(lab.plan.nodes)}")
+    node_files = lab.node_files()
+    nr = lab.nornir(only=only, workers=workers)
+    try:
+        progress("diff")
+        diffs, failed = _configure(lab, nr, node_files, dry_run=True)
+        report = [PushNode(n, "failed", error=e) for n, e in failed.items()]
+        changed = sorted(n for n, r in diffs.items() if r.changed)
+        for name in sorted(diffs):
+            if name not in changed:
+                report.append(PushNode(name, "unchanged"))
+        if dry_run or not changed:
+            report += [PushNode(n, "would-change" if dry_run else "unchanged", diffs[n].diff) for n in changed]
+            return PushReport(lab.plan.lab, dry_run, sorted(report, key=lambda n: n.node), None,
+                              round(time.monotonic() - started, 2))
+        progress(f"apply ({len(changed)} nodes)")
+        target = nr.filter(filter_func=lambda h: h.name in changed)
+        applied, apply_failed = _configure(lab, target, node_files)
+        progress("verify")
+        everyone = lab.nornir(workers=workers)
+        try:
+            convergence = wait_converged(lab, everyone, timeout or convergence_timeout(lab.plan))
+        finally:
+            everyone.close_connections()
+        bad = set(apply_failed) | _nodes_at_fault(lab.plan, convergence, changed)
+        if bad:
+            progress(f"roll back {', '.join(sorted(bad))}")
+            target.filter(filter_func=lambda h: h.name in bad).run(task=rollback_node, on_failed=True)
+        for name in changed:
+            if name in bad:
+                why = apply_failed.get(name) or "verification failed: " + "; ".join(
+                    [s for s in convergence.down_sessions if s.startswith(name + " ")]
+                    + [f"missing {len(v)} routes on {m}" for m, v in convergence.missing_routes.items()])
+                report.append(PushNode(name, "rolled-back", diffs[name].diff, why))
+            else:
+                report.append(PushNode(name, "applied", diffs[name].diff))
+    finally:
+        nr.close_connections()
+    return PushReport(lab.plan.lab, False, sorted(report, key=lambda n: n.node), convergence,
+                      round(time.monotonic() - started, 2))
+
+
+def _nodes_at_fault(plan: Plan, convergence: Convergence, changed: list[str]) -> set[str]:
+    """A changed node is at fault when its own sessions are down or its prefixes went missing elsewhere."""
+    if convergence.converged:
+        return set()
+    bad = {s.split(" ", 1)[0] for s in convergence.down_sessions} & set(changed)
+    bad |= {s.split(" -> ", 1)[1].split(" ", 1)[0] for s in convergence.down_sessions} & set(changed)
+    for member, missing in convergence.missing_routes.items():
+        for name in changed:
+            own = {str(p) for p in plan.nodes[name].prefixes}
+            if member == name or own & set(missing):
+                bad.add(name)
+    if not bad:
+        bad = set(changed)  # the lab did not converge after the change and no one else is to blame
+    return bad
+
+
+# ------------------------------------------------------------------ status and looking glass
+
+@dataclass
+class Status:
+    lab: str
+    nodes: dict
+    bgp: dict[str, NodeBgp]
+    errors: dict[str, str]
+    matrix: dict[str, dict[str, dict[str, bool | None]]]  # viewer -> origin -> afi -> seen (None: nothing to see)
+    convergence: Convergence
+
+
+def status(ix_file: Path | None = None, lab_name: str | None = None) -> Status:
+    lab = find_lab(ix_file, lab_name)
+    nodes = clab.inspect(lab.plan.lab)
+    nr = build_nornir(lab.plan, nodes, private_key(lab.workdir))
+    try:
+        states, errors = collect(nr)
+    finally:
+        nr.close_connections()
+    members = lab.plan.by_role("member")
+    matrix: dict[str, dict[str, dict[str, bool | None]]] = {}
+    for viewer in members:
+        have = set(states[viewer.name].routes["ipv4"] + states[viewer.name].routes["ipv6"]) if viewer.name in states else set()
+        matrix[viewer.name] = {}
+        for origin in members:
+            if origin.name == viewer.name:
+                continue
+            cells = {}
+            for afi, prefixes in (("ipv4", origin.prefixes4), ("ipv6", origin.prefixes6)):
+                cells[afi] = None if not prefixes else all(str(p) in have for p in prefixes)
+            matrix[viewer.name][origin.name] = cells
+    return Status(lab.plan.lab, {n: s.__dict__ for n, s in nodes.items()}, states, errors, matrix,
+                  check_convergence(lab.plan, states, errors))
+
+
+def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None = None) -> dict:
+    lab = find_lab(ix_file, lab_name)
+    if node not in lab.plan.nodes or lab.plan.nodes[node].role == "switch":
+        routers = [n.name for n in lab.plan.nodes.values() if n.role != "switch"]
+        raise LabctlError(f"unknown router '{node}'", f"routers: {', '.join(routers)}")
+    nr = lab.nornir(only=[node])
+    try:
+        result = nr.run(task=looking_glass, prefix=prefix, on_failed=True)[node]
+    finally:
+        nr.close_connections()
+    if result.failed:
+        raise LabctlError(f"{node}: looking glass failed: {result[0].exception}")
+    return {"node": node, "daemon": lab.plan.nodes[node].daemon, "prefix": prefix, **result[0].result}
+
+
+# ------------------------------------------------------------------ down
+
+def down(ix_file: Path | None = None, lab_name: str | None = None, keep: bool = False) -> dict:
+    """Destroy the lab and everything labctl created for it. Idempotent."""
+    workdir: Path | None = None
+    if ix_file is not None:
+        lab = open_lab(ix_file)
+        name, workdir = lab.plan.lab, lab.workdir
+    else:
+        running = clab.running_labs()
+        if lab_name is None:
+            if len(running) != 1:
+                raise LabctlError(f"{'no lab is' if not running else 'several labs are'} running",
+                                  "name one with --lab NAME or pass the IX file")
+            lab_name = next(iter(running))
+        name = lab_name
+        topo = running.get(name)
+        workdir = topo.parent if topo else None
+    topology = (workdir / f"{name}.clab.yml") if workdir else None
+    had = len(clab.lab_containers(name))
+    clab.destroy(name, topology)
+    removed_dir = False
+    if workdir is not None and workdir.exists() and not keep:
+        shutil.rmtree(workdir)
+        removed_dir = True
+        parent = workdir.parent
+        if parent.name == ".labctl" and not any(parent.iterdir()):
+            parent.rmdir()
+    return {"lab": name, "containers_removed": had, "workdir_removed": removed_dir,
+            "workdir": str(workdir) if workdir else None}

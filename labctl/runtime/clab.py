@@ -1,0 +1,109 @@
+"""containerlab and Docker for a lab: deploy, destroy, inspect. The only place that runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker.errors
+
+from labctl.errors import HostNotReady, LabctlError
+from labctl.runtime.images import client
+
+# containerlab otherwise asks GitHub for its latest version on every run.
+CLAB_ENV = {**os.environ, "CLAB_VERSION_CHECK": "disable"}
+LABEL_LAB = "containerlab"
+LABEL_TOPO = "clab-topo-file"
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str  # short node name
+    container: str
+    state: str
+    image: str
+    mgmt_ipv4: str
+    role: str
+    daemon: str
+    site: str
+
+
+def _containerlab() -> str:
+    exe = shutil.which("containerlab")
+    if not exe:
+        raise HostNotReady("containerlab is not installed", "run `labctl host setup`")
+    return exe
+
+
+def _run_clab(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    proc = subprocess.run([_containerlab(), *args], capture_output=True, text=True, timeout=timeout, env=CLAB_ENV)
+    return proc
+
+
+def deploy(topology: Path, reconfigure: bool = False, timeout: float = 1800) -> None:
+    args = ["deploy", "-t", str(topology), "--log-level", "warn"]
+    if reconfigure:
+        args.append("--reconfigure")
+    proc = _run_clab(args, timeout)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise LabctlError(f"containerlab deploy failed:\n{tail}", f"see `containerlab deploy -t {topology}`")
+
+
+def destroy(lab: str, topology: Path | None = None, timeout: float = 600) -> None:
+    """Destroy a lab by topology file when it still exists, else by name. Idempotent."""
+    if topology is not None and topology.exists():
+        args = ["destroy", "-t", str(topology), "--cleanup", "--log-level", "warn"]
+    else:
+        args = ["destroy", "--name", lab, "--cleanup", "--log-level", "warn"]
+    proc = _run_clab(args, timeout)
+    if proc.returncode != 0 and lab_containers(lab):
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-10:])
+        raise LabctlError(f"containerlab destroy failed:\n{tail}")
+    # Anything containerlab left (interrupted deploys leave strays): remove by label.
+    for container in lab_containers(lab):
+        container.remove(force=True)
+    mgmt = f"labctl-{lab}"
+    try:
+        net = client().networks.get(mgmt)
+        net.reload()
+        if not net.containers:
+            net.remove()
+    except docker.errors.NotFound:
+        pass
+
+
+def lab_containers(lab: str) -> list:
+    return client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"})
+
+
+def running_labs() -> dict[str, Path | None]:
+    """Labs with containers on this host -> their topology file (from containerlab's labels)."""
+    labs: dict[str, Path | None] = {}
+    for c in client().containers.list(all=True, filters={"label": LABEL_LAB}):
+        name = c.labels.get(LABEL_LAB)
+        topo = c.labels.get(LABEL_TOPO)
+        if name:
+            labs.setdefault(name, Path(topo) if topo else None)
+    return labs
+
+
+def inspect(lab: str) -> dict[str, NodeState]:
+    nodes = {}
+    for c in lab_containers(lab):
+        labels = c.labels
+        short = labels.get("clab-node-name") or c.name.split(f"clab-{lab}-", 1)[-1]
+        nets = c.attrs.get("NetworkSettings", {}).get("Networks", {})
+        ip = next((n.get("IPAddress") for n in nets.values() if n.get("IPAddress")), "")
+        nodes[short] = NodeState(
+            short, c.name, c.status, c.attrs.get("Config", {}).get("Image", ""), ip,
+            labels.get("labctl.role", ""), labels.get("labctl.daemon", ""), labels.get("labctl.site", ""),
+        )
+    return nodes
+
+
+def container_name(lab: str, node: str) -> str:
+    return f"clab-{lab}-{node}"

@@ -1,0 +1,69 @@
+"""The lab folder on the host: generated artefacts, the per-lab SSH key and the lab's state.
+
+Layout of `<workdir>` (default `.labctl/<lab>` next to the IX file):
+  <lab>.clab.yml, configs/<node>/...   rendered by labctl
+  ssh/id_ed25519, ssh/authorized_keys  per-lab key pair (no default passwords anywhere)
+  state.json                           the IX file, image and phase of the last `up`
+  clab-<lab>/                          containerlab's own artefacts
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from labctl.errors import LabctlError
+
+
+@dataclass
+class LabState:
+    lab: str
+    ix_file: str
+    image: str
+    phase: str  # "generated", "deployed", "configured", "up"
+
+
+def default_workdir(ix_file: Path, lab: str) -> Path:
+    return ix_file.resolve().parent / ".labctl" / lab
+
+
+def private_key(workdir: Path) -> Path:
+    return workdir / "ssh" / "id_ed25519"
+
+
+def ensure_ssh_key(workdir: Path) -> Path:
+    """Create the lab's key pair once; keep it across `up` runs so running nodes stay reachable."""
+    key_path = private_key(workdir)
+    authorized = workdir / "ssh" / "authorized_keys"
+    if key_path.exists() and authorized.exists():
+        return key_path
+    key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    authorized.write_bytes(pub + b" labctl\n")
+    authorized.chmod(0o600)  # sshd's StrictModes refuses group/world-writable key files
+    return key_path
+
+
+def write_state(workdir: Path, state: LabState) -> None:
+    tmp = workdir / "state.json.tmp"
+    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n")
+    os.replace(tmp, workdir / "state.json")
+
+
+def read_state(workdir: Path) -> LabState:
+    try:
+        return LabState(**json.loads((workdir / "state.json").read_text()))
+    except FileNotFoundError:
+        raise LabctlError(f"no lab state in {workdir}", "bring the lab up with `labctl up FILE`") from None
+    except (ValueError, TypeError) as exc:
+        raise LabctlError(f"{workdir}/state.json is damaged: {exc}", "run `labctl down` then `labctl up`") from None
