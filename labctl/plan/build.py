@@ -6,6 +6,7 @@ Pure functions over the validated model; the same model always gives the same pl
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Literal
@@ -184,14 +185,39 @@ def build_plan(m: IxModel) -> Plan:
     for n in nodes.values():
         n.sessions.sort(key=lambda s: (s.kind != "route-server", s.peer, s.afi))
 
-    # Expected routes: what the route servers and bilateral peers should bring each member.
-    rs_members = {x.name for x in m.members if x.route_server}
-    expected: dict[str, list] = {}
-    for mem in m.members:
-        sources = {p for (a, b) in pairs for p in (a, b) if mem.name in (a, b)} - {mem.name}
-        if mem.name in rs_members and m.route_servers:
-            sources |= rs_members - {mem.name}
-        routes = {p for s in sources for p in nodes[s].prefixes}
-        expected[mem.name] = sorted(routes, key=lambda p: (p.version, p))
+    expected = _expected_routes(m, nodes, pairs)
     v4, v6 = _mgmt_subnets(m)
     return Plan(m.ix.name, m, nodes, links, v4, v6, expected)
+
+
+def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:
+    """Sort key: IPv4 first, then by address and length (the order of ipaddress's slow `<`)."""
+    return p.version, int(p.network_address), p.prefixlen
+
+
+def _expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, str]]) -> dict[str, list]:
+    """Member -> the prefixes the route servers and its bilateral peers should bring it, sorted.
+
+    Each member learns almost every prefix of the IX (1,000 members: 2 million entries), so this
+    works on each prefix's rank in the sorted list of all prefixes: ints hash and sort in C,
+    ipaddress objects in Python.
+    """
+    order = sorted({p for n in nodes.values() for p in n.prefixes}, key=_prefix_order)
+    rank = {p: i for i, p in enumerate(order)}
+    own = {name: {rank[p] for p in n.prefixes} for name, n in nodes.items()}
+    rs_members = {x.name for x in m.members if x.route_server} if m.route_servers else set()
+    # A member's own prefix still reaches it through the route servers if another member announces it too.
+    announcers = Counter(r for name in rs_members for r in own[name])
+    via_rs = set(announcers)
+    peers: dict[str, set[str]] = defaultdict(set)
+    for a, b in pairs:
+        if a != b:
+            peers[a].add(b)
+            peers[b].add(a)
+    expected: dict[str, list] = {}
+    for mem in m.members:
+        ranks = via_rs - {r for r in own[mem.name] if announcers[r] == 1} if mem.name in rs_members else set()
+        for peer in peers[mem.name]:
+            ranks |= own[peer]
+        expected[mem.name] = [order[r] for r in sorted(ranks)]
+    return expected
