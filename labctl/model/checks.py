@@ -21,7 +21,10 @@ def _unknown(kind: str, name: str, known: list[str]) -> tuple[str, str]:
     return f"unknown {kind[:-1].replace('_', ' ')} '{name}'", hint
 
 
-def check_model(m: IxModel) -> list[Problem]:
+def check_model(m: IxModel, ref=None) -> list[Problem]:
+    """`ref` maps a path named inside a message back to the file (the loader passes one when it
+    checks a model with broken items left out, whose list indexes differ from the file's)."""
+    ref = ref or (lambda path: path)
     out: list[Problem] = []
     site_names = [s.name for s in m.sites]
     member_names = [x.name for x in m.members]
@@ -37,7 +40,7 @@ def check_model(m: IxModel) -> list[Problem]:
     nodes += [(x.name, ("members", i, "name")) for i, x in enumerate(m.members)]
     for name, path in nodes:
         if name in seen and path[0] != "sites":
-            out.append((path, f"duplicate node name '{name}' (also at {format_path(seen[name])})",
+            out.append((path, f"duplicate node name '{name}' (also at {format_path(ref(seen[name]))})",
                         "node names must be unique across route servers, members and switches (sw-<site>)", False))
         seen.setdefault(name, path)
 
@@ -70,7 +73,7 @@ def check_model(m: IxModel) -> list[Problem]:
                 if addr in owners:
                     other = owners[addr]
                     what = "a route server" if other[0] == "route_servers" else "another member"
-                    out.append((path, f"{addr} collides with {what} ({format_path(other)})", "every address on the LAN must be unique", False))
+                    out.append((path, f"{addr} collides with {what} ({format_path(ref(other))})", "every address on the LAN must be unique", False))
                 else:
                     owners[addr] = path
 
@@ -97,7 +100,7 @@ def check_model(m: IxModel) -> list[Problem]:
             if p.overlaps(lan):
                 out.append((path, f"{p} overlaps the peering LAN {lan}", "the peering LAN must not be announced", False))
             if p in announced:
-                out.append((path, f"{p} is already announced by {format_path(announced[p])}",
+                out.append((path, f"{p} is already announced by {format_path(ref(announced[p]))}",
                             "each prefix has one origin in the model; hostile announcements belong in test scenarios", False))
             else:
                 announced[p] = ("members", i, "name")

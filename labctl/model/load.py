@@ -175,7 +175,7 @@ def _translate(err: dict, filename: str, pos: _Positions) -> Finding:
 
 def load_text(text: str, filename: str = "ix.yml") -> IxModel:
     data, pos, findings = parse_yaml(text, filename)
-    if data is None or findings and not isinstance(data, dict):
+    if findings and not isinstance(data, dict):
         raise ModelErrors(findings)
     if not isinstance(data, dict):
         raise ModelErrors([Finding(filename, 1, 1, "", "the top level must be a mapping with 'ix', 'sites', ...",
@@ -255,7 +255,7 @@ def _checks_on_valid_part(data: dict, exc: ValidationError, filename: str, pos: 
         except (KeyError, IndexError, TypeError, AttributeError):
             pass
     out = []
-    for path, message, hint, key in check_model(model):
+    for path, message, hint, key in check_model(model, ref=pruned.original):
         path = pruned.original(path)
         if message.startswith("unknown ") and message.count("'") >= 2 and message.split("'")[1] in broken_names:
             continue

@@ -1,0 +1,7 @@
+#!/bin/sh
+# rs1: interface addressing, applied by labctl (idempotent). Generated: do not edit.
+set -e
+ip link set lo up
+ip link set eth1 up
+ip addr replace 192.0.2.1/24 dev eth1
+ip -6 addr replace fd00:ffff::1/64 dev eth1 nodad

@@ -1,0 +1,115 @@
+"""Every generated daemon config is accepted by the daemon itself, inside the lab image:
+`bird -p -c` (parse only) for BIRD and `vtysh --dryrun -f` for FRR. No lab is started."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labctl.model.load import load_text
+from labctl.plan import build_plan
+from labctl.render import render_lab, write_lab
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Template branches the examples do not reach: BFD everywhere, STP, 32-bit ASNs, members with no
+# or single-family prefixes, bilateral-only members (one listed only by its peer), max-prefix 1.
+EDGE = """\
+ix:
+  name: edge-ix
+  route_server_asn: 4200000000
+  bgp: {keepalive: 10, hold: 30}
+  bfd: {enabled: true, interval_ms: 100, multiplier: 5}
+  fabric: {loop_prevention: stp}
+sites: [{name: a}, {name: b}, {name: c}]
+trunks: [{between: [a, b]}, {between: [b, c]}, {between: [c, a]}]
+route_servers:
+  - {name: rs-bird, daemon: bird, site: a}
+  - {name: rs-frr, daemon: frr, site: b}
+members:
+  - {name: frr-empty, asn: 64496, site: a, daemon: frr}
+  - {name: bird-empty, asn: 64497, site: b, daemon: bird}
+  - {name: frr-v6only, asn: 64498, site: c, daemon: frr, prefixes: ["2001:db8:100::/48"], bfd: false}
+  - {name: bird-v4only, asn: 64499, site: c, daemon: bird, prefixes: [198.18.100.0/24], ipv4: 192.0.2.200}
+  - {name: frr-bil, asn: 4200000001, site: a, daemon: frr, route_server: false, bilateral: [bird-bil],
+     prefixes: [198.18.101.0/24]}
+  - {name: bird-bil, asn: 64501, site: a, daemon: bird, route_server: false, prefixes: ["2001:db8:101::/48"]}
+  - {name: 9lives, asn: 64502, site: b, daemon: bird, prefixes: [198.18.102.0/24], bilateral: [frr-bil],
+     max_prefix: {ipv4: 1, ipv6: 1}}
+"""
+
+# One container checks every file and prints a marker line per file: "@@@ <rc> <path>", then the
+# daemon's output. vtysh reports errors on stdout, bird on stderr: both are captured.
+CHECK_SCRIPT = r"""
+for f in $(find /gen -name bird.conf -o -name frr.conf | sort); do
+  case "$f" in
+    */bird.conf) out=$(bird -p -c "$f" 2>&1); rc=$? ;;
+    *)           out=$(vtysh --dryrun -f "$f" 2>&1); rc=$? ;;
+  esac
+  printf '@@@ %s %s\n%s\n' "$rc" "$f" "$out"
+done
+"""
+
+
+def run_checks(image: str, root: Path) -> dict[str, tuple[int, str]]:
+    """{path relative to root: (exit code, daemon output)} for every bird.conf and frr.conf."""
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-v", f"{root}:/gen:ro", "--entrypoint", "sh", image,
+         "-c", CHECK_SCRIPT],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, f"docker run failed ({proc.returncode}): {proc.stderr.strip()}"
+    results: dict[str, tuple[int, str]] = {}
+    current = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@@ "):
+            _, rc, path = line.split(" ", 2)
+            current = path.removeprefix("/gen/")
+            results[current] = (int(rc), "")
+        elif current is not None:
+            rc, text = results[current]
+            results[current] = (rc, text + line + "\n")
+    return results
+
+
+@pytest.fixture
+def generated(tmp_path, lab_host, examples) -> tuple[Path, set[str]]:
+    """Both examples and the edge model rendered under tmp_path; returns the root and the daemon
+    config files that must be checked."""
+    sources = {name: path.read_text() for name, path in examples.items()}
+    sources["edge"] = EDGE
+    expected = set()
+    for name, text in sources.items():
+        files = render_lab(build_plan(load_text(text, f"{name}.yml")), lab_host)
+        write_lab(files, tmp_path / name)
+        expected |= {f"{name}/{rel}" for rel in files if rel.endswith(("/bird.conf", "/frr.conf"))}
+    tmp_path.chmod(0o755)  # the container may not run as our user
+    return tmp_path, expected
+
+
+def test_daemons_accept_every_generated_config(lab_host, generated):
+    root, expected = generated
+    results = run_checks(lab_host, root)
+    assert set(results) == expected, f"not checked: {sorted(expected - set(results))}, unexpected: {sorted(set(results) - expected)}"
+    assert any(p.endswith("bird.conf") for p in results) and any(p.endswith("frr.conf") for p in results)
+    failed = {path: out.strip() for path, (rc, out) in results.items() if rc != 0}
+    assert not failed, "daemon rejected generated config:\n" + "\n".join(f"--- {p}:\n{o}" for p, o in sorted(failed.items()))
+
+
+def test_checkers_reject_broken_configs(lab_host, generated):
+    """The check has teeth: a typo in either daemon's config fails, naming file and line."""
+    root, _ = generated
+    bird = root / "minimal" / "configs" / "rs1" / "bird.conf"
+    frr = root / "minimal" / "configs" / "alpha" / "frr.conf"
+    bird.write_text(bird.read_text().replace("router id", "router idd", 1))
+    frr.write_text(frr.read_text().replace(" remote-as ", " remote-az ", 1))
+    results = run_checks(lab_host, root)
+    rc, out = results["minimal/configs/rs1/bird.conf"]
+    assert rc != 0 and "syntax error" in out, out
+    rc, out = results["minimal/configs/alpha/frr.conf"]
+    assert rc != 0 and "remote-az" in out, out
+    assert results["minimal/configs/beta/bird.conf"][0] == 0
