@@ -418,5 +418,75 @@ def push(
     raise typer.Exit(0 if report.ok else 2)
 
 
+@app.command("test")
+def test_cmd(
+    scenarios: list[str] = typer.Argument(None, help="Built-in scenario names or scenario .yml files [default: all built-ins]."),
+    file: Path = typer.Option(None, "--file", "-f", help="IX definition of the running lab [default: the only running lab]."),
+    up_file: Path = typer.Option(None, "--up", help="Bring this IX up first (and keep it running)."),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name."),
+    junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    json_out: Path = typer.Option(None, "--json", help="Write results with full timelines as JSON here."),
+    report: Path = typer.Option(None, "--report", help="Write report.md and a timeline SVG per scenario into this folder."),
+    list_only: bool = typer.Option(False, "--list", help="List the built-in scenarios and exit."),
+):
+    """Run failover, convergence and impairment scenarios on a running lab; measure and judge.
+
+    Each scenario applies a fault, records a timeline (T0, T_detect, T_cp, probe outages),
+    restores the lab and checks the numbers against windows derived from the IX's timers.
+    Exit 0 only when every scenario passes.
+
+    Example: labctl test rs-failover member-link-down --junit junit.xml --json results.json --report report/
+    """
+    from labctl import lab
+    from labctl.report.results import write_all
+    from labctl.scenarios.engine import run_scenario
+    from labctl.scenarios.spec import builtin_names, resolve
+
+    if list_only:
+        from labctl.scenarios.spec import resolve as _resolve
+
+        for sc in _resolve([]):
+            out.print(f"[bold]{sc.name}[/]: {' '.join(sc.description.split())}")
+        raise typer.Exit(0)
+    try:
+        chosen = resolve(scenarios or [])
+        if up_file is not None:
+            with out.status("up") as st:
+                report_up = lab.up(up_file, progress=lambda p: st.update(f"up: {p}"))
+            if not report_up.ok:
+                _print_convergence(report_up.convergence)
+                _fail(LabctlError(f"lab {report_up.lab} did not come up", "see the sessions above; `labctl status`"))
+            file = up_file
+        target = lab.find_lab(file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    results = []
+    nr = target.nornir()
+    try:
+        for sc in chosen:
+            with out.status(sc.name) as st:
+                result = run_scenario(target, sc, nr, progress=lambda p: st.update(p))
+            results.append(result)
+            verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+            t_d = f"{result.t_detect:.3f}s" if result.t_detect is not None else "-"
+            t_cp = f"{result.t_cp:.3f}s" if result.t_cp is not None else "-"
+            out.print(f"{verdict} {sc.name}: {result.target}; T_detect {t_d}, T_cp {t_cp} ({result.seconds:.0f}s)",
+                      highlight=False)
+            if result.error:
+                err.print(f"  error: {result.error}", highlight=False)
+            for c in result.checks:
+                if c.status != "pass":
+                    colour = "red" if c.status == "fail" else "yellow"
+                    out.print(f"  [{colour}]{c.status}[/] {c.name}: expected {c.expected}; observed {c.observed}",
+                              highlight=False)
+    finally:
+        nr.close_connections()
+    for path in write_all(target.plan.lab, results, junit, json_out, report):
+        out.print(f"wrote {path}")
+    passed = sum(r.passed for r in results)
+    out.print(f"{passed}/{len(results)} scenarios passed")
+    raise typer.Exit(0 if passed == len(results) else 1)
+
+
 if __name__ == "__main__":
     sys.exit(app())

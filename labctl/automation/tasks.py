@@ -26,7 +26,7 @@ class ConfigRejected(LabctlError):
     """The node's daemon refused the rendered config; nothing was applied."""
 
 
-def _conn(task: Task):
+def node_connection(task: Task):
     conn = task.host.get_connection("scrapli", task.nornir.config)
     if not task.host.data.get("_session_ready"):
         shell.prepare_session(conn)
@@ -47,7 +47,7 @@ def configure_node(task: Task, files: dict[str, str], dry_run: bool = False, for
     is kept as *.prev for `rollback_node`.
     """
     node = task.host.name
-    conn = _conn(task)
+    conn = node_connection(task)
     current = {name: shell.get_file(conn, NODE_PATHS[name], node) for name in files}
     changed = [name for name in files if current[name] != files[name]]
     diff = "".join(_diff(NODE_PATHS[n], current[n], files[n]) for n in changed)
@@ -90,9 +90,13 @@ def _apply_frr(conn, node: str, files: dict[str, str], changed: list[str], runni
     elif "daemons" in changed:
         shell.run(conn, f"mv {conf}.new {conf} && chown frr:frr {conf} && {FRR_INIT} restart >/dev/null", node, timeout=120)
     else:
-        shell.run(conn, f"{FRR_RELOAD} --reload {conf}.new >/tmp/frr-reload.log 2>&1 || "
-                        f"{{ tail -20 /tmp/frr-reload.log; false; }}", node, timeout=120)
+        rc, out = shell.run(conn, f"{FRR_RELOAD} --reload {conf}.new >/tmp/frr-reload.log 2>&1 || "
+                                  f"{{ tail -20 /tmp/frr-reload.log; false; }}", node, check=False, timeout=120)
         shell.run(conn, f"mv {conf}.new {conf} && chown frr:frr {conf}", node)
+        if rc != 0:
+            # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
+            # frr-reload says so and gives up. A restart applies the checked config as a whole.
+            shell.run(conn, f"{FRR_INIT} restart >/dev/null", node, timeout=120)
 
 
 def _apply_bird(conn, node: str, text: str, running: bool) -> None:
@@ -114,7 +118,7 @@ def _apply_bird(conn, node: str, text: str, running: bool) -> None:
 def rollback_node(task: Task) -> Result:
     """Restore the config that was in place before the last apply, and reload it."""
     node = task.host.name
-    conn = _conn(task)
+    conn = node_connection(task)
     daemon = task.host.data["daemon"]
     if daemon == "frr":
         conf = NODE_PATHS["frr.conf"]
@@ -131,7 +135,7 @@ def rollback_node(task: Task) -> Result:
 
 def collect_bgp(task: Task) -> Result:
     node = task.host.name
-    conn = _conn(task)
+    conn = node_connection(task)
     daemon = task.host.data["daemon"]
     state = NodeBgp()
     if daemon == "frr":
@@ -153,7 +157,7 @@ def collect_bgp(task: Task) -> Result:
 def looking_glass(task: Task, prefix: str) -> Result:
     """Everything the node knows about a prefix: accepted paths and, on route servers, filtered ones."""
     node = task.host.name
-    conn = _conn(task)
+    conn = node_connection(task)
     daemon = task.host.data["daemon"]
     q = shlex.quote(prefix)
     out: dict[str, str] = {}

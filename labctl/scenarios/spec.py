@@ -1,0 +1,82 @@
+"""Scenarios are data: a YAML file names a fault, its target and what to expect.
+
+The built-ins ship in `labctl/scenarios/builtin/`; users add their own files with the same
+keys and pass them to `labctl test FILE.yml`. Expectations are derived from the IX's timers,
+never tuned to what was observed:
+- hold-timer: detection in [hold - keepalive, hold] (+ slack)
+- bfd: detection within interval x multiplier (+ slack)
+- notification: the peer is told at once (graceful stop/restart)
+- none: no session may go down (impairments within limits)
+- auto: from the sessions the fault breaks: BFD's window if any of them runs BFD (first
+  detection), the hold timer's for the last of them
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from labctl.errors import LabctlError
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+
+
+class Impairment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loss_percent: float = Field(default=0, ge=0, le=100)
+    rate_mbit: float | None = Field(default=None, gt=0)
+    delay_ms: float = Field(default=0, ge=0)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair"]
+    target: str = Field(default="auto", description="node, member, or 'siteA-siteB' for a trunk; auto picks one")
+    bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
+    impair: Impairment | None = None
+    duration: float | None = Field(default=None, gt=0, description="seconds the fault stays; default from the timers")
+    detection: Literal["auto", "hold-timer", "bfd", "notification", "none"] = Field(
+        default="auto", description="auto: BFD where a broken session runs it, else the hold timer")
+    data_plane: Literal["zero-loss", "measured-loss"] = "zero-loss"
+    recover: bool = True
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        data = yaml.safe_load(path.read_text())
+        return Scenario.model_validate(data)
+    except FileNotFoundError:
+        raise LabctlError(f"{path}: no such scenario file", f"built-ins: {', '.join(builtin_names())}") from None
+    except yaml.YAMLError as exc:
+        raise LabctlError(f"{path}: YAML error: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise LabctlError(f"{path}: invalid scenario: {problems}", "see docs/SCENARIOS.md") from None
+
+
+def builtin_names() -> list[str]:
+    order = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
+             "impairment", "impairment-blackout"]
+    found = {p.stem for p in BUILTIN_DIR.glob("*.yml")}
+    return [n for n in order if n in found] + sorted(found - set(order))
+
+
+def resolve(names: list[str]) -> list[Scenario]:
+    """Scenario names (built-in) or paths to YAML files; none means every built-in."""
+    if not names:
+        names = builtin_names()
+    out = []
+    for name in names:
+        path = Path(name)
+        if path.suffix in (".yml", ".yaml"):
+            out.append(load_scenario(path))
+        elif (BUILTIN_DIR / f"{name}.yml").exists():
+            out.append(load_scenario(BUILTIN_DIR / f"{name}.yml"))
+        else:
+            raise LabctlError(f"unknown scenario '{name}'", f"built-ins: {', '.join(builtin_names())}, or a .yml file")
+    return out
