@@ -279,7 +279,7 @@ def valid_models(draw) -> dict:
     members = []
     for i, name in enumerate(names):
         k = 10 + i
-        prefixes = draw(st.lists(st.sampled_from([f"198.18.{k}.0/24", f"198.19.{k}.0/25", f"2001:db8:{k:x}::/48"]),
+        prefixes = draw(st.lists(st.sampled_from([f"198.18.{k}.0/24", f"198.19.{k}.0/24", f"2001:db8:{k:x}::/48"]),
                                  unique=True, max_size=3))
         m = {"name": name, "asn": draw(st.integers(1, 4294967294)), "site": draw(st.sampled_from(sites)),
              "daemon": draw(st.sampled_from(["frr", "bird"])), "prefixes": prefixes,

@@ -267,10 +267,10 @@ def test_prefix_outside_lab_prefix_space():
 def test_prefix_overlapping_the_peering_lan():
     text = variant("  route_server_asn: 64511\n",
                    "  route_server_asn: 64511\n  lab_prefix_space: {ipv4: [192.0.0.0/16]}\n")
-    text = variant("[198.18.1.0/24]", "[192.0.2.0/25]", text)
+    text = variant("[198.18.1.0/24]", "[192.0.0.0/22]", text)  # contains the LAN
     text = variant("[198.18.2.0/24]", "[192.0.9.0/24]", text)
     f = only(text)
-    assert f.message == "192.0.2.0/25 overlaps the peering LAN 192.0.2.0/24"
+    assert f.message == "192.0.0.0/22 overlaps the peering LAN 192.0.2.0/24"
     assert f.path == "members[0].prefixes[0]"
 
 
