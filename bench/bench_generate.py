@@ -17,6 +17,10 @@ median of --runs runs:
 
 and writes bench/results/generate-<N>.json. Exit status 1 when the 1,000-member (or largest)
 run misses the target: CLI generate (which validates too) under --target seconds.
+
+Wall time is the headline. CPU time (user+sys of this process, or of the CLI child) is recorded
+next to it: on a shared machine it shows how much of a slow run was waiting for a core. The
+load average at the start and end of each size is recorded too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -77,49 +82,68 @@ def summary(samples: list[float]) -> dict:
 
 
 def bench_in_process(ix_file: Path, work: Path, runs: int) -> tuple[dict, dict]:
-    times: dict[str, list[float]] = {s: [] for s in STAGES}
-    totals: list[float] = []
+    wall: dict[str, list[float]] = {s: [] for s in [*STAGES, "total"]}
+    cpu: dict[str, list[float]] = {s: [] for s in [*STAGES, "total"]}
     info: dict = {}
     for run in range(runs):
         outdir = work / f"inproc-{run}"
         outdir.mkdir()
-        t0 = time.perf_counter()
+        marks = [(time.perf_counter(), time.process_time())]
         model = load(ix_file)
-        t1 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         plan = build_plan(model)
-        t2 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         files = render_lab(plan, IMAGE)
-        t3 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         write_lab(files, outdir)
-        t4 = time.perf_counter()
-        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            times[stage].append(dt)
-        totals.append(t4 - t0)
+        marks.append((time.perf_counter(), time.process_time()))
+        for i, stage in enumerate(STAGES):
+            wall[stage].append(marks[i + 1][0] - marks[i][0])
+            cpu[stage].append(marks[i + 1][1] - marks[i][1])
+        wall["total"].append(marks[-1][0] - marks[0][0])
+        cpu["total"].append(marks[-1][1] - marks[0][1])
         info = {"nodes": len(plan.nodes), "files": len(files), "bytes": sum(len(t.encode()) for t in files.values()),
                 "sessions": len(plan.sessions())}
-        shutil.rmtree(outdir)
-    result = {stage: summary(v) for stage, v in times.items()}
-    result["total"] = summary(totals)
+        del model, plan, files
+    result = {stage: summary(wall[stage]) for stage in wall}
+    for stage in cpu:
+        result[stage]["cpu_median"] = summary(cpu[stage])["median"]
     return result, info
+
+
+def run_timed(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run `cmd`; return it with its wall time and CPU time (user+sys of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return proc, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def bench_cli(ix_file: Path, work: Path, runs: int) -> dict:
     exe = labctl_bin()
-    times: dict[str, list[float]] = {"validate": [], "generate": []}
+    wall: dict[str, list[float]] = {"validate": [], "generate": []}
+    cpu: dict[str, list[float]] = {"validate": [], "generate": []}
     for run in range(runs):
         outdir = work / f"cli-{run}"
         for name, cmd in (("validate", [exe, "validate", str(ix_file)]),
                           ("generate", [exe, "generate", str(ix_file), "-o", str(outdir), "--image", IMAGE])):
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            times[name].append(time.perf_counter() - t0)
+            proc, w, c = run_timed(cmd)
             if proc.returncode != 0:
                 sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-        shutil.rmtree(outdir)
-    return {name: summary(v) for name, v in times.items()}
+            wall[name].append(w)
+            cpu[name].append(c)
+    result = {name: summary(v) for name, v in wall.items()}
+    for name in cpu:
+        result[name]["cpu_median"] = summary(cpu[name])["median"]
+    return result
 
 
 def bench(n: int, runs: int) -> dict:
+    load_before = os.getloadavg()
+    # Outputs are deleted only at the end: on ext4 (here mounted with `discard`) a big delete
+    # slows the file creation that follows it, which would blur the write figures.
     with tempfile.TemporaryDirectory(prefix=f"labctl-bench-{n}-") as tmp:
         work = Path(tmp)
         ix_file = work / f"ix-{n}.yml"
@@ -127,16 +151,22 @@ def bench(n: int, runs: int) -> dict:
         stages, info = bench_in_process(ix_file, work, runs)
         cli = bench_cli(ix_file, work, runs)
         size = ix_file.stat().st_size
+    load_after = os.getloadavg()
+    os.sync()
     return {"members": n, "runs": runs, "statistic": "median", "unit": "seconds",
-            "input_bytes": size, **info, "in_process": stages, "cli": cli}
+            "input_bytes": size, **info, "in_process": stages, "cli": cli,
+            "loadavg_1min": {"start": round(load_before[0], 2), "end": round(load_after[0], 2)}}
 
 
 def table(results: list[dict]) -> str:
     cols = [("members", lambda r: f"{r['members']:>7}"), ("nodes", lambda r: f"{r['nodes']:>5}"),
             ("files", lambda r: f"{r['files']:>5}")]
     cols += [(s, (lambda s: lambda r: f"{r['in_process'][s]['median']:8.3f}")(s)) for s in [*STAGES, "total"]]
-    cols += [("cli validate", lambda r: f"{r['cli']['validate']['median']:12.3f}"),
-             ("cli generate", lambda r: f"{r['cli']['generate']['median']:12.3f}")]
+    cols += [("cpu total", lambda r: f"{r['in_process']['total']['cpu_median']:9.3f}"),
+             ("cli validate", lambda r: f"{r['cli']['validate']['median']:12.3f}"),
+             ("cli generate", lambda r: f"{r['cli']['generate']['median']:12.3f}"),
+             ("cli gen cpu", lambda r: f"{r['cli']['generate']['cpu_median']:11.3f}"),
+             ("load", lambda r: f"{r['loadavg_1min']['start']:4.1f}")]
     widths = [max(len(h), len(f(results[0]))) for h, f in cols]
     lines = ["  ".join(h.rjust(w) for (h, _), w in zip(cols, widths))]
     lines += ["  ".join(f(r).rjust(w) for (_, f), w in zip(cols, widths)) for r in results]
@@ -164,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         r.update(meta)
         (args.results / f"generate-{n}.json").write_text(json.dumps(r, indent=2) + "\n")
         results.append(r)
-    print(f"\nmedian of {args.runs} runs, seconds; {meta['machine']['cpus']} CPUs, {meta['machine']['cpu']}, "
+    print(f"\nmedian of {args.runs} runs, seconds (wall unless 'cpu'; load = 1-min load average at start); "
+          f"{meta['machine']['cpus']} CPUs, {meta['machine']['cpu']}, "
           f"Python {meta['machine']['python']}, {meta['date']}, {meta['git']}")
     print(table(results))
     big = results[-1]
