@@ -12,11 +12,13 @@ from rich.table import Table
 
 from labctl import __version__
 from labctl.errors import LabctlError
+from labctl.importers.command import import_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
                   help="Regional Internet-exchange labs on containerlab with FRR and BIRD.")
 host_app = typer.Typer(no_args_is_help=True, help="Prepare this machine to run labs.")
 app.add_typer(host_app, name="host")
+app.add_typer(import_app, name="import", help="Turn a real IXP's published data into an ix.yml.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -474,6 +476,8 @@ def test_cmd(
                       highlight=False)
             if result.error:
                 err.print(f"  error: {result.error}", highlight=False)
+            if result.repair:
+                err.print(f"  [yellow]repair:[/] {result.repair}", highlight=False)
             for c in result.checks:
                 if c.status != "pass":
                     colour = "red" if c.status == "fail" else "yellow"

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Quick start, step 1: set everything up, then run the main job on the bundled regional IX:
-# deploy and configure it, show its state, and tear it down (KEEP=1 leaves it running).
+# deploy and configure it, show its state, run every built-in scenario (results in out/),
+# and tear it down (KEEP=1 leaves it running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 LABCTL=.venv/bin/labctl
 IX=topologies/regional-ix.yml
 $LABCTL validate "$IX"
+if [ "${KEEP:-0}" != "1" ]; then
+  trap '$LABCTL down "$IX"' EXIT   # nothing left behind, whatever happens
+fi
 $LABCTL up "$IX"
 $LABCTL status "$IX"
 $LABCTL lg rs1 198.18.1.0/24 --file "$IX"
-if [ "${KEEP:-0}" = "1" ]; then
-  echo "lab left running: explore with '$LABCTL status' and '$LABCTL lg', remove with '$LABCTL down $IX'"
-else
-  $LABCTL down "$IX"
-fi
+status=0
+$LABCTL test --file "$IX" --junit out/junit.xml --json out/results.json --report out/report || status=$?
+[ "${KEEP:-0}" = "1" ] && echo "lab left running: explore with '$LABCTL status' and '$LABCTL lg', remove with '$LABCTL down $IX'"
+echo "report: out/report/report.md"
+exit "$status"

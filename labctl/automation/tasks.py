@@ -7,7 +7,7 @@ import shlex
 
 from nornir.core.task import Result, Task
 
-from labctl.automation import shell
+from labctl.automation import rpki, shell
 from labctl.automation.parse import (
     NodeBgp,
     parse_bird_protocols,
@@ -59,6 +59,8 @@ def configure_node(task: Task, files: dict[str, str], dry_run: bool = False, for
     if "network.sh" in files and ("network.sh" in changed or force or not running):
         shell.put_file(conn, NODE_PATHS["network.sh"], files["network.sh"], node)
         shell.run(conn, f"sh {NODE_PATHS['network.sh']}", node)
+    if "roas.json" in files:  # an FRR route server's RPKI cache must listen before bgpd connects
+        rpki.ensure_cache(conn, node, files, changed)
     if daemon == "frr" and ("frr.conf" in changed or "daemons" in changed or not running):
         _apply_frr(conn, node, files, changed, running)
     elif daemon == "bird" and ("bird.conf" in changed or not running):

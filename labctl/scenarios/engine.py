@@ -54,6 +54,7 @@ class ScenarioResult:
     probes: list[dict] = field(default_factory=list)
     resolution: str = ""
     error: str = ""
+    repair: str = ""  # what was done to restore the lab for the next scenario, when recovery failed
 
     @property
     def passed(self) -> bool:
@@ -315,6 +316,22 @@ def _bfd_exposed(plan: Plan, sc: Scenario, seconds: float) -> set[tuple[str, str
     return {(s.node, s.peer) for s in plan.sessions() if s.bfd}
 
 
+def _repair(lab: Lab, nr, fp: FaultPlan, state) -> str:
+    """The lab did not recover by itself: restart the daemons involved so that the next scenario
+    starts from a converged lab. The scenario has failed already; this only limits the damage."""
+    nodes = set(fp.target_nodes) | {d.split(" ", 1)[0] for d in state.down_sessions}
+    nodes |= {d.split(" -> ", 1)[1].split(" ", 1)[0] for d in state.down_sessions}
+    nodes = {n for n in nodes if n in lab.plan.nodes and lab.plan.nodes[n].role != "switch"}
+    for node in sorted(nodes):
+        try:
+            faults.daemon_action(lab.plan.lab, node, lab.plan.nodes[node].daemon, "restart")
+        except LabctlError:
+            pass
+    again = wait_converged(lab, nr, recovery_limit(lab.plan), interval=1.0)
+    return (f"restarted the daemons on {', '.join(sorted(nodes))}: "
+            + ("lab converged again" if again.converged else "lab still NOT converged"))
+
+
 def _try_restore(fp: FaultPlan) -> None:
     try:
         fp.restore()
@@ -490,6 +507,8 @@ def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> Scenari
                                    "not converged: " + "; ".join(recovered.down_sessions[:3]
                                                                  + [f'{m} lacks {len(v)}' for m, v in recovered.missing_routes.items()][:3]),
                                    "pass" if recovered.converged else "fail"))
+    if sc.recover and not recovered.converged:
+        result.repair = _repair(lab, nr, fp, recovered)
     result.resolution = (f"data plane: one probe every {PROBE_INTERVAL * 1000:.0f} ms per pair (outage resolution "
                          f"{PROBE_INTERVAL * 1000:.0f} ms); control plane: kernel route monitor and daemon logs, "
                          f"microsecond timestamps on the shared host clock (BIRD stamps events with its loop time, ~1 ms)")
