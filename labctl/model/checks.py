@@ -6,6 +6,7 @@ import difflib
 from collections import defaultdict
 
 from labctl.model.schema import IxModel
+from labctl.policy.checks import check_policy
 
 # (path, message, hint, point-at-key)
 Problem = tuple[tuple, str, str, bool]
@@ -159,6 +160,9 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
         text = " | ".join(", ".join(g) for g in groups.values())
         out.append((("trunks",), f"the sites are not all connected by trunks ({text})",
                     "add trunks so every site reaches every other", True))
+
+    # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
+    out += check_policy(m)
     return out
 
 

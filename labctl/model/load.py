@@ -85,8 +85,19 @@ def _scalar(node: yaml.Node) -> tuple[Any, tuple[str, str] | None]:
                      "remove the tag: labctl reads plain YAML values")
 
 
+# Aliases are expanded as values are built: a few lines can expand exponentially ("billion
+# laughs"). An IX of thousands of members stays far below this many values.
+MAX_VALUES = 1_000_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _construct(node: yaml.Node, path: PathT, pos: _Positions, problems: list[tuple[PathT, str, str]]) -> Any:
     pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if len(pos.values) > MAX_VALUES:
+        raise _TooLarge
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -133,6 +144,9 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, _Positions, list[Finding]
     except RecursionError:  # PyYAML composes recursively; _construct follows an alias that contains itself
         return None, pos, [Finding(filename, None, None, "", "the YAML nests too deeply, or an alias refers to a value that contains it",
                                    "flatten the structure; an alias must not point into its own anchor")]
+    except _TooLarge:
+        return None, pos, [Finding(filename, None, None, "", f"the YAML expands to more than {MAX_VALUES:,} values "
+                                   "(aliases that repeat aliases?)", "write the values out instead of nesting aliases")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -186,6 +200,11 @@ def _translate(err: dict, filename: str, pos: _Positions) -> Finding:
     return Finding(filename, *pos.at(path), format_path(path), message, hint)
 
 
+def validation_context(filename: str) -> dict:
+    """Files named inside the model (ix.policy's AS-SET and ROA files) are relative to the IX file."""
+    return {"base_dir": str(Path(filename).parent)}
+
+
 def load_text(text: str, filename: str = "ix.yml") -> IxModel:
     data, pos, findings = parse_yaml(text, filename)
     if findings and not isinstance(data, dict):
@@ -194,7 +213,7 @@ def load_text(text: str, filename: str = "ix.yml") -> IxModel:
         raise ModelErrors([Finding(filename, 1, 1, "", "the top level must be a mapping with 'ix', 'sites', ...",
                                    "start from `labctl init`")])
     try:
-        model = IxModel.model_validate(data)
+        model = IxModel.model_validate(data, context=validation_context(filename))
     except ValidationError as exc:
         findings += [_translate(e, filename, pos) for e in exc.errors()]
         findings += _checks_on_valid_part(data, exc, filename, pos)
@@ -252,7 +271,7 @@ def _checks_on_valid_part(data: dict, exc: ValidationError, filename: str, pos: 
             pruned.data["ix"].setdefault("name", "placeholder")
             pruned.data["ix"].setdefault("route_server_asn", 1)
         try:
-            model = IxModel.model_validate(pruned.data)
+            model = IxModel.model_validate(pruned.data, context=validation_context(filename))
             break
         except ValidationError as again:
             errors = again.errors()

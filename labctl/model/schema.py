@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+
+from labctl.policy import data as policy_data
+from labctl.policy.sources import read_as_sets, read_roas
 
 # Node names become container names, hostnames and (with '-' -> '_') BIRD protocol names.
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$"
@@ -111,6 +115,82 @@ class Management(_Strict):
     ipv4_subnet: Prefix4 | None = Field(default=None, description="containerlab management network; derived from the IX name when absent")
 
 
+
+# ---------------------------------------------------------------- route-server policy (docs/POLICY.md)
+
+MaxPrefixAction = Literal["shutdown", "restart", "warning", "block"]
+
+
+class PolicyFile(str):
+    """A file named in ix.policy, as written in ix.yml (relative to it); `.data` holds what was read."""
+
+    data: object = None
+
+
+def _policy_file(reader):
+    def load(value: str | None, info: ValidationInfo) -> PolicyFile | None:
+        if value is None:
+            return None
+        base = Path((info.context or {}).get("base_dir") or ".")
+        ref = PolicyFile(value)
+        ref.data = reader(base / value)  # ValueError -> a located validation error
+        return ref
+    return AfterValidator(load)
+
+
+AsSetFile = Annotated[str, _policy_file(read_as_sets)]
+RoaFile = Annotated[str, _policy_file(read_roas)]
+
+
+class LengthBounds(_Strict):
+    min: int = Field(ge=0, le=128, description="shortest prefix length accepted")
+    max: int = Field(ge=0, le=128, description="longest prefix length accepted (blackhole requests may be longer)")
+
+
+class PrefixLengths(_Strict):
+    ipv4: LengthBounds = Field(default_factory=lambda: LengthBounds(min=8, max=24))
+    ipv6: LengthBounds = Field(default_factory=lambda: LengthBounds(min=16, max=48))
+
+
+class Roa(_Strict):
+    """A Route Origin Authorisation of the lab's RPKI."""
+
+    prefix: Prefix
+    max_length: int | None = Field(default=None, ge=0, le=128, description="longest prefix it covers; default: the prefix's length")
+    asn: int = Field(ge=0, le=4294967294, description="the authorised origin ASN (0: no origin is authorised, RFC 7607)")
+
+
+class Rpki(_Strict):
+    """The ROA set the route servers validate origins against (RPKI-invalid routes are rejected)."""
+
+    roas: list[Roa] = Field(default_factory=list, description="ROAs written in the model")
+    roa_file: RoaFile | None = Field(default=None, description="more ROAs: rpki-client/Routinator JSON, relative to ix.yml")
+
+
+class Blackhole(_Strict):
+    """Blackholing (RFC 7999, community 65535:666): members opt in with `members[].blackhole: true`."""
+
+    next_hop_ipv4: Address4 | None = Field(default=None, description="route servers rewrite a blackhole route's next hop to this LAN address; default: unchanged")
+    next_hop_ipv6: Address6 | None = Field(default=None, description="the same for IPv6")
+
+
+class Policy(_Strict):
+    """The route servers' filters (IX defaults; per-member overrides live on `members[]`). See docs/POLICY.md."""
+
+    max_as_path_length: int = Field(default=32, ge=1, le=255, description="longer AS_PATHs are rejected")
+    prefix_length: PrefixLengths = Field(default_factory=PrefixLengths, description="accepted prefix lengths per family")
+    max_prefix_action: MaxPrefixAction = Field(
+        default="shutdown", description="when a member exceeds max_prefix: shutdown (session down until cleared), "
+        "restart (down, then re-established), warning (log only), block (keep the session, drop the excess; BIRD only)")
+    max_prefix_restart_minutes: int = Field(default=1, ge=1, le=65535,
+                                            description="FRR: minutes before a 'restart' re-establishes (BIRD restarts at once)")
+    transit_free_asns: list[Asn] = Field(default_factory=lambda: list(policy_data.TRANSIT_FREE_ASNS),
+                                         description="ASNs that must not appear in paths other members announce (route leaks)")
+    as_set_file: AsSetFile | None = Field(default=None, description="AS-SET expansions (the lab's IRR), relative to ix.yml")
+    rpki: Rpki = Field(default_factory=Rpki)
+    blackhole: Blackhole = Field(default_factory=Blackhole)
+
+
 class Ix(_Strict):
     name: Name = Field(description="lab name: containers are called clab-<name>-<node>")
     route_server_asn: Asn = Field(description="the route servers' ASN (transparent: never in members' AS paths)")
@@ -120,6 +200,7 @@ class Ix(_Strict):
     bfd: Bfd = Field(default_factory=Bfd)
     fabric: Fabric = Field(default_factory=Fabric)
     management: Management = Field(default_factory=Management)
+    policy: Policy = Field(default_factory=Policy, description="route-server filters; IX defaults apply when absent")
     description: Description = ""
 
 
@@ -150,6 +231,7 @@ class RouteServer(_Strict):
 class MaxPrefix(_Strict):
     ipv4: int = Field(default=100, ge=1)
     ipv6: int = Field(default=100, ge=1)
+    action: MaxPrefixAction | None = Field(default=None, description="override ix.policy.max_prefix_action")
 
 
 class Member(_Strict):
@@ -165,6 +247,11 @@ class Member(_Strict):
     bilateral: list[Name] = Field(default_factory=list, description="members to peer with directly")
     max_prefix: MaxPrefix = Field(default_factory=MaxPrefix, description="route servers' limit per family")
     bfd: bool | None = Field(default=None, description="override ix.bfd.enabled for this member's sessions")
+    allowed_prefixes: list[Prefix] = Field(default_factory=list, description="registered beyond `prefixes` (the lab's IRR): "
+                                           "the route servers accept these and their more-specifics from the member")
+    allowed_origins: list[Asn] = Field(default_factory=list, description="origin ASNs beyond its own it may announce (its customers)")
+    as_set: str | None = Field(default=None, description="AS-SET of ix.policy.as_set_file: its ASNs and prefixes are allowed too")
+    blackhole: bool = Field(default=False, description="the route servers accept its blackhole requests (65535:666, RFC 7999)")
 
 
 class IxModel(_Strict):

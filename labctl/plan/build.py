@@ -13,6 +13,7 @@ from typing import Literal
 
 from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
+from labctl.policy.build import RsPolicy, build_policy
 
 Role = Literal["switch", "route_server", "member"]
 Afi = Literal["ipv4", "ipv6"]
@@ -81,6 +82,8 @@ class Plan:
     mgmt_ipv6: IPv6Network
     # member -> prefixes it must learn (from route servers and bilateral peers)
     expected_routes: dict[str, list[IPv4Network | IPv6Network]]
+    # the route servers' filters, per member (labctl.policy; docs/POLICY.md)
+    policy: RsPolicy | None = None
 
     @property
     def lan_prefixlen(self) -> dict[str, int]:
@@ -187,7 +190,7 @@ def build_plan(m: IxModel) -> Plan:
 
     expected = _expected_routes(m, nodes, pairs)
     v4, v6 = _mgmt_subnets(m)
-    return Plan(m.ix.name, m, nodes, links, v4, v6, expected)
+    return Plan(m.ix.name, m, nodes, links, v4, v6, expected, build_policy(m, addresses))
 
 
 def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:

@@ -6,7 +6,9 @@ Pure: the same plan and image give byte-identical output. Files are returned as 
 
 from __future__ import annotations
 
+import json
 import os
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -34,6 +36,9 @@ NODE_PATHS = {
     "frr.conf": "/etc/frr/frr.conf",
     "daemons": "/etc/frr/daemons",
     "bird.conf": "/etc/bird/bird.conf",
+    # FRR route servers with ROAs: labctl's RTR cache and the ROA set it serves (docs/POLICY.md)
+    "rpki-rtr.py": "/etc/labctl/rpki-rtr.py",
+    "roas.json": "/etc/labctl/roas.json",
 }
 
 
@@ -122,13 +127,24 @@ def render_node(plan: Plan, node: Node, members: dict[str, Node] | None = None) 
     files = {"network.sh": _ENV.get_template("network.sh.j2").render(
         node=node, lan=plan.lan_prefixlen, probe_addresses=probes)}
     role = "rs" if node.role == "route_server" else "member"
-    ctx = {"node": node, "timers": ix.bgp, "bfd": _bfd(plan, node), "members": members}
+    ctx = {"node": node, "timers": ix.bgp, "bfd": _bfd(plan, node), "members": members,
+           "policy": plan.policy}
+    rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
     if node.daemon == "frr":
         files["frr.conf"] = _ENV.get_template(f"frr-{role}.conf.j2").render(**ctx)
-        files["daemons"] = _ENV.get_template("daemons.j2").render(bfd=ctx["bfd"] is not None)
+        files["daemons"] = _ENV.get_template("daemons.j2").render(bfd=ctx["bfd"] is not None, rpki=rpki)
+        if rpki:
+            files.update(rpki_files(plan))
     else:
         files["bird.conf"] = _ENV.get_template(f"bird-{role}.conf.j2").render(**ctx)
     return files
+
+
+def rpki_files(plan: Plan) -> dict[str, str]:
+    """The RTR cache an FRR route server runs, and the ROA set it serves (rpki-client JSON)."""
+    roas = [{"prefix": str(r.prefix), "maxLength": r.max_length, "asn": f"AS{r.asn}"} for r in plan.policy.roas]
+    return {"rpki-rtr.py": files("labctl.policy").joinpath("rpki_rtr.py").read_text(),
+            "roas.json": json.dumps({"roas": roas}, indent=1) + "\n"}
 
 
 def render_lab(plan: Plan, image: str) -> dict[str, str]:
