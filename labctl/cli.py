@@ -329,12 +329,15 @@ def status(
         for name, b in sorted(st.bgp.items()):
             for s in b.sessions:
                 colour = "green" if s.established else "red"
-                sessions.add_row(name, f"{s.description or s.peer_address}", s.afi, f"[{colour}]{s.state}[/]",
+                peer = (s.description or s.peer_address).split(" (")[0]
+                sessions.add_row(name, peer, s.afi, f"[{colour}]{s.state}[/]",
                                  s.uptime, str(s.received), str(s.accepted), str(s.sent))
         out.print(sessions)
         names = sorted(st.matrix)
-        matrix = Table("sees →", *names, title="route visibility (4 = IPv4, 6 = IPv6, - = missing)")
-        for viewer in names:
+        # numbered columns keep the matrix readable in 80 columns; the row label names each number
+        matrix = Table("member (#) sees →", *[str(i + 1) for i in range(len(names))],
+                       title="route visibility (4 = IPv4, 6 = IPv6, - = missing, · = itself)")
+        for number, viewer in enumerate(names, 1):
             row = []
             for origin in names:
                 cells = st.matrix[viewer].get(origin)
@@ -343,7 +346,7 @@ def status(
                     continue
                 row.append("".join(("4" if afi == "ipv4" else "6") if ok else ("-" if ok is False else " ")
                                    for afi, ok in cells.items()))
-            matrix.add_row(viewer, *row)
+            matrix.add_row(f"{viewer} ({number})", *row)
         out.print(matrix)
         out.print("[green]converged[/]" if st.convergence.converged else "[red]not converged[/]")
     raise typer.Exit(0 if st.convergence.converged else 2)
