@@ -48,8 +48,10 @@ def bird_name(name: str) -> str:
 
 
 def _env() -> Environment:
+    # auto_reload=False: templates do not change while labctl runs, so skip a stat() per render
     env = Environment(loader=PackageLoader("labctl.render", "templates"), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+                      auto_reload=False)
     env.filters["bird_name"] = bird_name
     return env
 
