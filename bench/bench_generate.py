@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 from make_large_ix import render as make_ix  # noqa: E402
 
+import labctl  # noqa: E402
 from labctl.model.load import load  # noqa: E402
 from labctl.plan import build_plan  # noqa: E402
 from labctl.render import render_lab, write_lab  # noqa: E402
@@ -183,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
             "git": subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                                  capture_output=True, text=True).stdout.strip()}
+                                  capture_output=True, text=True).stdout.strip(),
+            "labctl": str(Path(labctl.__file__).parent)}  # another checkout when run with PYTHONPATH
     args.results.mkdir(parents=True, exist_ok=True)
     results = []
     for n in sorted(args.members):
