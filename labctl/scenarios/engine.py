@@ -258,7 +258,8 @@ def detection_window(plan: Plan, detection: str, broken: list | None = None) -> 
         # The last KEEPALIVE left up to K before the fault, so expiry lies in [H - K, H]. BIRD
         # randomises its hold timer to 75-100 % of H (RFC 4271 jitter), so with a BIRD route
         # server the window opens at 0.75 H - K.
-        bird = any(r.daemon == "bird" for r in plan.model.route_servers)
+        ends = {x for b in broken for x in (b.node, b.peer)} if broken else {r.name for r in plan.model.route_servers}
+        bird = any(plan.nodes[n].daemon == "bird" for n in ends if n in plan.nodes)
         low = (0.75 * t.hold if bird else t.hold) - t.keepalive
         return low - SLACK_BEFORE, t.hold + SLACK_AFTER
     if detection == "bfd":

@@ -6,7 +6,7 @@ shares, so events from different nodes are directly comparable.
 
 from __future__ import annotations
 
-import math
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,69 +77,101 @@ def parse_route_monitor(node: str, text: str) -> list[Event]:
 class ProbeResult:
     node: str
     target: str
-    interval: float
+    interval: float  # nominal; a loaded host sends a little slower, so times come from fping's lines
     sent: int
     received: int
-    lost_windows: list[tuple[float, float]] = field(default_factory=list)  # (first lost send time, last)
+    lost_windows: list[tuple[float, float]] = field(default_factory=list)  # send times of first and last lost
     first_sent: float = 0.0
     base: float = 0.0  # send time of sequence 0
     received_seqs: frozenset[int] = frozenset()
-
-    def loss_between(self, start: float, end: float) -> tuple[int, int]:
-        """(sent, lost) for probes sent in [start, end)."""
-        first = max(0, math.ceil((start - self.base) / self.interval))
-        last = min(self.sent, math.ceil((end - self.base) / self.interval))
-        seqs = range(first, last)
-        return len(seqs), sum(1 for i in seqs if i not in self.received_seqs)
+    send_times: list[float] = field(default_factory=list)  # per sequence number
+    outage_seconds: float = 0.0  # from the first lost probe's send time to the next answered one's
 
     @property
     def lost(self) -> int:
         return self.sent - self.received
 
     @property
-    def outage_seconds(self) -> float:
-        return self.lost * self.interval
-
-    @property
     def loss_ratio(self) -> float:
         return self.lost / self.sent if self.sent else 0.0
 
+    def loss_between(self, start: float, end: float) -> tuple[int, int]:
+        """(sent, lost) for probes sent in [start, end)."""
+        seqs = [i for i, t in enumerate(self.send_times[: self.sent]) if start <= t < end]
+        return len(seqs), sum(1 for i in seqs if i not in self.received_seqs)
+
 
 # [1795657806.88303] 198.18.2.1 : [0], 64 bytes, 0.207 ms (0.207 avg, 0% loss)
-_FPING = re.compile(r"^\[(\d+\.\d+)\] (\S+) : \[(\d+)\], \d+ bytes")
+# [1795658953.38179] 198.18.2.1 : [186], timed out (0.035 avg, 0% loss)
+_FPING = re.compile(r"^\[(\d+\.\d+)\] (\S+) : \[(\d+)\], (?:\d+ bytes, ([\d.]+) ms|(timed out))")
 _FPING_SUM = re.compile(r"xmt/rcv/%loss = (\d+)/(\d+)/")
 
 
-def parse_fping(node: str, target: str, start: float, out: str, err: str, interval: float) -> ProbeResult:
-    received: dict[int, float] = {}
+def parse_fping(node: str, target: str, start: float, out: str, err: str, interval: float,
+                timeout: float = 0.5) -> ProbeResult:
+    """fping -l -D output: replies carry their arrival time and RTT, timeouts their detection
+    time (sent + timeout); both give each probe's real send time. Probes that left no line
+    (sendto failed: no route) are placed between their neighbours."""
+    received: set[int] = set()
+    when: dict[int, float] = {}
     for line in out.splitlines():
         m = _FPING.match(line)
-        if m:
-            received[int(m.group(3))] = float(m.group(1))
+        if not m:
+            continue
+        seq, t = int(m.group(3)), float(m.group(1))
+        if m.group(4) is not None:
+            received.add(seq)
+            when[seq] = t - float(m.group(4)) / 1000
+        else:
+            when.setdefault(seq, t - timeout)
     summary = _FPING_SUM.search(err)
-    sent = int(summary.group(1)) if summary else (max(received) + 1 if received else 0)
+    sent = int(summary.group(1)) if summary else (max(when) + 1 if when else 0)
+    sent = max(sent, max(when, default=-1) + 1)
+    send_times = _fill(when, sent, start, interval)
     result = ProbeResult(node, target, interval, sent, len(received), first_sent=start,
-                         received_seqs=frozenset(received))
-    # send times: seq i leaves about start + i*interval; anchor on a received reply for accuracy
-    anchor = min(received, default=0)
-    base = received[anchor] - anchor * interval if received else start
-    result.base = base
+                         received_seqs=frozenset(received), send_times=send_times,
+                         base=send_times[0] if send_times else start)
     lost = [i for i in range(sent) if i not in received]
     # Stopping fping counts the last probes as lost before their replies could arrive: drop a
     # trailing run no longer than the reply timeout; a longer one is a real outage.
-    in_flight = int(0.6 / interval)
+    in_flight = int(timeout / interval) + 10
     tail = 0
     while tail < len(lost) and lost[len(lost) - 1 - tail] == sent - 1 - tail:
         tail += 1
     if 0 < tail <= in_flight:
         lost, sent = lost[:-tail], sent - tail
         result.sent = sent
-    window: list[int] = []
+    runs: list[list[int]] = []
     for seq in lost:
-        if window and seq != window[-1] + 1:
-            result.lost_windows.append((base + window[0] * interval, base + window[-1] * interval))
-            window = []
-        window.append(seq)
-    if window:
-        result.lost_windows.append((base + window[0] * interval, base + window[-1] * interval))
+        if runs and seq == runs[-1][-1] + 1:
+            runs[-1].append(seq)
+        else:
+            runs.append([seq])
+    for run in runs:
+        first, last = send_times[run[0]], send_times[run[-1]]
+        after = send_times[run[-1] + 1] if run[-1] + 1 < len(send_times) else last + interval
+        result.lost_windows.append((first, last))
+        result.outage_seconds += after - first
     return result
+
+
+def _fill(when: dict[int, float], count: int, start: float, interval: float) -> list[float]:
+    """Send time per sequence: known ones from fping's lines, gaps interpolated between them."""
+    known = sorted(when)
+    times: list[float] = []
+    for seq in range(count):
+        if seq in when:
+            times.append(when[seq])
+            continue
+        i = bisect.bisect_left(known, seq)
+        before = known[i - 1] if i > 0 else None
+        after = known[i] if i < len(known) else None
+        if before is not None and after is not None:
+            times.append(when[before] + (when[after] - when[before]) * (seq - before) / (after - before))
+        elif before is not None:
+            times.append(when[before] + interval * (seq - before))
+        elif after is not None:
+            times.append(when[after] - interval * (after - seq))
+        else:
+            times.append(start + interval * seq)
+    return times

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labctl.errors import LabctlError
 
@@ -45,6 +45,13 @@ class Scenario(BaseModel):
     data_plane: Literal["zero-loss", "measured-loss"] = "zero-loss"
     recover: bool = True
 
+    @model_validator(mode="after")
+    def _impairment_given(self) -> "Scenario":
+        if self.fault == "impair" and (self.impair is None or not (
+                self.impair.loss_percent or self.impair.rate_mbit or self.impair.delay_ms)):
+            raise ValueError("fault 'impair' needs an 'impair:' block with loss_percent, rate_mbit or delay_ms")
+        return self
+
 
 def load_scenario(path: Path) -> Scenario:
     try:
@@ -53,7 +60,7 @@ def load_scenario(path: Path) -> Scenario:
     except FileNotFoundError:
         raise LabctlError(f"{path}: no such scenario file", f"built-ins: {', '.join(builtin_names())}") from None
     except yaml.YAMLError as exc:
-        raise LabctlError(f"{path}: YAML error: {exc}") from None
+        raise LabctlError(f"{path}: YAML error: {exc}", "check indentation and quoting; see docs/SCENARIOS.md") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise LabctlError(f"{path}: invalid scenario: {problems}", "see docs/SCENARIOS.md") from None
