@@ -97,6 +97,11 @@ class LabPrefixSpace(_Strict):
 class BgpTimers(_Strict):
     keepalive: int = Field(default=3, ge=1, le=21845, description="seconds between KEEPALIVEs")
     hold: int = Field(default=9, ge=3, le=65535, description="hold time in seconds (>= 3 x keepalive)")
+    connect_retry: int = Field(default=5, ge=1, le=65535, description="seconds between attempts to open a session")
+    graceful_restart: bool = Field(
+        default=False,
+        description="RFC 4724 graceful restart; when on, a route server keeps a vanished member's routes as stale "
+                    "for the restart time instead of withdrawing them at hold-timer expiry")
 
 
 class Bfd(_Strict):

@@ -130,7 +130,7 @@ def render_node(plan: Plan, node: Node, members: dict[str, Node] | None = None) 
         node=node, lan=plan.lan_prefixlen, probe_addresses=probes)}
     role = "rs" if node.role == "route_server" else "member"
     ctx = {"node": node, "timers": ix.bgp, "bfd": _bfd(plan, node), "members": members,
-           "policy": plan.policy}
+           "connect_retry": ix.bgp.connect_retry, "policy": plan.policy}
     rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
     if node.daemon == "frr":
         files["frr.conf"] = _ENV.get_template(f"frr-{role}.conf.j2").render(**ctx)
