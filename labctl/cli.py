@@ -248,6 +248,8 @@ def up(
         out.print(f"{report.lab}: {report.deploy_action}; {len(report.configured)} nodes configured; {phases}")
         for node, why in sorted(report.failed_nodes.items()):
             err.print(f"[red]node {node} failed:[/] {why}", highlight=False)
+        for note in report.notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False)
         out.print(f"[green]lab {report.lab} is up[/] (folder {report.workdir})" if report.ok
                   else f"[red]lab {report.lab} is NOT converged[/]")
     raise typer.Exit(0 if report.ok else 2)

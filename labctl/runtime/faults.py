@@ -92,8 +92,8 @@ def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mb
     elif rate_mbit:
         parts.append(f"tc qdisc add dev {interface} root tbf rate {rate_mbit}mbit burst 64kbit latency 200ms")
     if loss_percent:
-        n = int(round(loss_percent))
-        chance = "" if n >= 100 else f"numgen random mod 100 < {n} "
+        per_mille = int(round(loss_percent * 10))  # 0.1 % steps
+        chance = "" if per_mille >= 1000 else f"numgen random mod 1000 < {per_mille} "
         rules = (f"add table bridge labctl\n"
                  f"add chain bridge labctl impair {{ type filter hook forward priority 0; }}\n"
                  f"add rule bridge labctl impair iifname {interface} {chance}drop\n"

@@ -14,7 +14,7 @@ from ipaddress import IPv4Network
 
 from labctl.errors import LabctlError
 from labctl.automation.observe import collect_observers, start_observers
-from labctl.lab import Lab, collect, wait_converged
+from labctl.lab import Lab, apply_trunk_attributes, collect, trunk_port, wait_converged
 from labctl.plan import Plan
 from labctl.render.lab import bird_name
 from labctl.runtime import faults, host
@@ -165,8 +165,14 @@ def _trunk(plan: Plan, target: str) -> tuple[str, str, str, str]:
         if not match:
             raise ValueError(f"no trunk '{target}' (trunks: {', '.join('-'.join(t.between) for t in trunks)})")
         a, b = match[0].between
-    link = next(l for l in plan.links if l.trunk and {l.a, l.b} == {f"sw-{a}", f"sw-{b}"})
-    return a, b, link.a, link.a_if
+    return (a, b, *trunk_port(plan, a, b))
+
+
+def _restore_trunk(lab: Lab, a: str, b: str) -> float:
+    """Lift a scenario's impairment: back to the trunk's own attributes from the IX model."""
+    t = time.time()
+    apply_trunk_attributes(lab, only=(a, b))
+    return t
 
 
 def plan_fault(lab: Lab, sc: Scenario, netem: bool) -> FaultPlan:
@@ -213,7 +219,7 @@ def plan_fault(lab: Lab, sc: Scenario, netem: bool) -> FaultPlan:
                          + (f", {imp.rate_mbit} Mbit/s" if imp.rate_mbit else "")
                          + (f", {imp.delay_ms} ms delay" if imp.delay_ms and netem else "") + f"; {sw}:{port})",
                          lambda: faults.impair(name, sw, port, imp.loss_percent, imp.rate_mbit, imp.delay_ms, netem),
-                         lambda: faults.clear_impairment(name, sw, port), set(), during, probes, note)
+                         lambda: _restore_trunk(lab, a, b), set(), during, probes, note)
     servers = [r.name for r in plan.model.route_servers]
     if sc.target == "auto":
         target = servers[0] if sc.fault == "daemon-stop" else servers[-1]

@@ -37,6 +37,7 @@ def parse_daemon_log(node: str, daemon: str, text: str, peer_names: dict[str, st
     """Session state changes. `peer_names` maps a BIRD protocol or a peer address to a node name."""
     peer_names = peer_names or {}
     events = []
+    bird_state: dict[str, str] = {}  # protocol -> "up"/"down": one event per real transition
     for line in text.splitlines():
         if daemon == "frr":
             m = _FRR_ADJ.match(line)
@@ -47,10 +48,17 @@ def parse_daemon_log(node: str, daemon: str, text: str, peer_names: dict[str, st
         else:
             m = _BIRD_STATE.match(line)
             # BIRD leaves Established to "stop" (shut down) or straight to "start" (hold timer, errors)
-            if m and m.group(3) in ("up", "stop", "start"):
-                peer = peer_names.get(m.group(2), m.group(2))
-                kind = "session-up" if m.group(3) == "up" else "session-down"
-                events.append(Event(_epoch(m.group(1), "%Y-%m-%d %H:%M:%S.%f"), node, kind, peer))
+            if not m or m.group(3) not in ("up", "stop", "start"):
+                continue
+            if peer_names and m.group(2) not in peer_names:
+                continue  # device, kernel, static: not BGP sessions
+            state = "up" if m.group(3) == "up" else "down"
+            # a drop logs stop then start, a daemon start logs start: only up <-> down counts
+            if bird_state.get(m.group(2)) == state:
+                continue
+            bird_state[m.group(2)] = state
+            peer = peer_names.get(m.group(2), m.group(2))
+            events.append(Event(_epoch(m.group(1), "%Y-%m-%d %H:%M:%S.%f"), node, f"session-{state}", peer))
     return events
 
 
