@@ -21,6 +21,7 @@ from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, 
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
+from labctl.report.lg import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
 from labctl.runtime import clab, images
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
@@ -396,7 +397,9 @@ def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None
         nr.close_connections()
     if result.failed:
         raise LabctlError(f"{node}: looking glass failed: {result[0].exception}")
-    return {"node": node, "daemon": lab.plan.nodes[node].daemon, "prefix": prefix, **result[0].result}
+    peers = {s.peer_address: s.peer for s in lab.plan.nodes[node].sessions}
+    return explain({"node": node, "daemon": lab.plan.nodes[node].daemon, "role": lab.plan.nodes[node].role,
+                    "prefix": prefix, "rs_asn": lab.plan.model.ix.route_server_asn, "peers": peers, **result[0].result})
 
 
 # ------------------------------------------------------------------ down

@@ -34,6 +34,7 @@ class Route:
     local_pref: int | None = None
     best: bool = False
     filtered: bool = False  # BIRD: rejected by the import filter, kept by `import keep filtered`
+    peer_name: str = ""  # FRR: the peer's hostname; BIRD: the node a labctl protocol name (m_<node>_<afi>) names
 
     def reasons(self, rs_asn: int) -> list[int]:
         return sorted({c for g, f, c in self.large if g == rs_asn and f == 1101})
@@ -80,8 +81,9 @@ def _frr_path(prefix: str, path: dict) -> Route:
     comms = [c for c in (_community(t) for t in ((path.get("community") or {}).get("string", "") or "").split()) if c]
     large = [tuple(int(x) for x in t.split(":")) for t in (path.get("largeCommunity") or {}).get("list", [])]
     best = path.get("bestpath", {}).get("overall", False) if isinstance(path.get("bestpath"), dict) else bool(path.get("bestpath"))
-    return Route(prefix, _afi(prefix), (path.get("peer") or {}).get("peerId", ""), aspath, nh, comms,
-                 large, path.get("locPrf", path.get("localpref")), best)  # type: ignore[arg-type]
+    peer = path.get("peer") or {}
+    return Route(prefix, _afi(prefix), peer.get("peerId", ""), aspath, nh, comms,  # type: ignore[arg-type]
+                 large, path.get("locPrf", path.get("localpref")), best, peer_name=peer.get("hostname", ""))
 
 
 _BIRD_HEAD = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)?\s+\S+\s+\[(?P<proto>\S+)[^\]]*\]\s*(?P<best>\*)?")
@@ -104,7 +106,10 @@ def parse_bird_routes(text: str, filtered: bool = False) -> list[Route]:
             if not prefix or "-" in line.split("[")[0].split()[0]:
                 current = None  # a ROA table entry (198.18.1.0/24-24 AS64496)
                 continue
-            current = Route(prefix, _afi(prefix), head.group("proto"), best=bool(head.group("best")), filtered=filtered)
+            proto = head.group("proto")
+            name = re.fullmatch(r"m_(.+)_ipv[46]", proto)
+            current = Route(prefix, _afi(prefix), proto, best=bool(head.group("best")), filtered=filtered,
+                            peer_name=name.group(1).replace("_", "-") if name else "")
             out.append(current)
             continue
         if current is None:

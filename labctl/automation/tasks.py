@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import shlex
+from dataclasses import asdict
 
 from nornir.core.task import Result, Task
 
 from labctl.automation import rpki, shell
+from labctl.automation.routes import parse_bird_routes as parse_bird_routes_all, parse_frr_prefix
 from labctl.automation.parse import (
     NodeBgp,
     parse_bird_protocols,
@@ -163,10 +165,14 @@ def looking_glass(task: Task, prefix: str) -> Result:
     daemon = task.host.data["daemon"]
     q = shlex.quote(prefix)
     out: dict[str, str] = {}
+    routes = []
     if daemon == "frr":
         afi = "ipv6" if ":" in prefix else "ipv4"
         out["paths"] = shell.run(conn, f"vtysh -c 'show bgp {afi} unicast {prefix} json'", node)[1]
+        routes = parse_frr_prefix(out["paths"])
     elif daemon == "bird":
-        out["paths"] = shell.run(conn, f"birdc show route for {q} all", node, check=False)[1]
-        out["filtered"] = shell.run(conn, f"birdc show route for {q} all filtered", node, check=False)[1]
+        out["paths"] = shell.run(conn, f"birdc show route {q} all", node, check=False)[1]
+        out["filtered"] = shell.run(conn, f"birdc show route {q} all filtered", node, check=False)[1]
+        routes = parse_bird_routes_all(out["paths"]) + parse_bird_routes_all(out["filtered"], filtered=True)
+    out["routes"] = [asdict(r) for r in routes]  # the same, parsed (labctl.automation.routes.Route)
     return Result(host=task.host, result=out)

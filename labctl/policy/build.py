@@ -143,7 +143,8 @@ class RsPolicy:
             reasons.add(12)
         if not path or path[-1] not in m.origins:
             reasons.add(9)
-        if self.rpki and self.rpki_state(net, path[-1] if path else None) == "invalid":
+        # blackhole requests are exempt: a /32 or /128 is longer than any ROA allows
+        if self.rpki and not blackhole and self.rpki_state(net, path[-1] if path else None) == "invalid":
             reasons.add(14)
         return sorted(reasons)
 

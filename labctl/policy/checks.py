@@ -36,7 +36,12 @@ def check_policy(m: "IxModel") -> list[Problem]:
                         "omit it to cover exactly the prefix", False))
 
     lan = {"ipv4": m.ix.peering_lan.ipv4, "ipv6": m.ix.peering_lan.ipv6}
-    routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
+    from labctl.plan.build import _assign_addresses  # the plan imports the model's checks: import late
+
+    try:
+        routers = {a for pair in _assign_addresses(m).values() for a in pair}
+    except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported by check_model
+        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
     for afi in ("ipv4", "ipv6"):
         nh = getattr(pol.blackhole, f"next_hop_{afi}")
         path = ("ix", "policy", "blackhole", f"next_hop_{afi}")
@@ -61,9 +66,9 @@ def check_policy(m: "IxModel") -> list[Problem]:
         if not x.route_server:
             continue
         for j, p in enumerate(x.prefixes):
-            b, _ = bounds["ipv4" if p.version == 4 else "ipv6"]
+            b, top = bounds["ipv4" if p.version == 4 else "ipv6"]
             path = ("members", i, "prefixes", j)
-            if not b.min <= p.prefixlen <= b.max:
+            if b.min <= b.max <= top and not b.min <= p.prefixlen <= b.max:
                 out.append((path, f"{p} is outside the route servers' prefix lengths /{b.min}-/{b.max}: they would reject it",
                             "announce a prefix inside the bounds, or change ix.policy.prefix_length", False))
             covering = [r for r in roas if r.prefix.version == p.version and p.subnet_of(r.prefix)]
