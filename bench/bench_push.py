@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Push throughput: `labctl push` of a change that touches every member of a >= 30-node lab.
+
+Usage: sudo .venv/bin/python bench/bench_push.py [--members 28] [--rounds 2]
+
+Writes a synthetic IX with bench/make_large_ix.py (2 route servers, 4 switches, N members;
+lab `b-push`, management subnet 172.30.231.0/24), `labctl up --json` it, then per round adds one
+more IPv4 /24 (inside the lab prefix space 100.64.0.0/10) to every member in the ix.yml and times
+`labctl push --dry-run --json` (diff only) and `labctl push --json` (diff + apply + verify).
+Reports nodes changed and nodes per second. `labctl push` has no --workers option (the Python
+API's default of 16 Nornir workers applies), so only the default is measured. `labctl down` at the
+end (also on error). Writes bench/results/push.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+from benchlib import ensure_down, labctl, loadavg, now, rewrite_ix, run, table, write_result
+
+HERE = Path(__file__).resolve().parent
+
+
+def add_prefix(doc: dict, rnd: int) -> None:
+    """Give member i the extra /24 100.(96 + 8*rnd).i.0/24-ish: inside 100.64.0.0/10, clear of make_large_ix's."""
+    base = int(ipaddress.IPv4Address("100.96.0.0")) + (rnd << 16) * 8
+    for i, member in enumerate(doc["members"]):
+        member["prefixes"].append(str(ipaddress.IPv4Network((base + (i << 8), 24))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--members", type=int, default=28)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--lab", default="b-push")
+    ap.add_argument("--subnet", default="172.30.231.0/24")
+    ap.add_argument("--timeout", default="300", help="labctl up/push --timeout (seconds)")
+    args = ap.parse_args(argv)
+
+    result: dict = {"date": now(), "lab": args.lab, "members": args.members, "rounds": []}
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+        tmp = Path(tmp)
+        src, ix = tmp / "large.yml", tmp / "ix.yml"
+        run([sys.executable, str(HERE / "make_large_ix.py"), str(args.members), "-o", str(src)], check=True)
+        doc = rewrite_ix(src, ix, args.lab, args.subnet)
+        try:
+            proc, wall, data = labctl("up", str(ix), "--json", "--timeout", args.timeout, timeout=3600)
+            result["up"] = {"wall": round(wall, 2), "rc": proc.returncode, "ok": bool(data and data.get("ok")),
+                            "phases": (data or {}).get("phases"), "nodes": len((data or {}).get("configured", []))}
+            if not result["up"]["ok"]:
+                result["up"]["error"] = (data or {}).get("convergence", {}).get("down_sessions") or proc.stderr[-1500:]
+            print(f"up: {result['up']['wall']}s ok={result['up']['ok']} phases {result['up']['phases']}", flush=True)
+            if data is None:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                return 1
+            for rnd in range(args.rounds):
+                add_prefix(doc, rnd)
+                ix.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+                entry: dict = {"round": rnd + 1, "load_before": loadavg()}
+                proc, wall, dry = labctl("push", str(ix), "--dry-run", "--json", timeout=1800)
+                would = [n["node"] for n in (dry or {}).get("nodes", []) if n["status"] == "would-change"]
+                entry["dry_run"] = {"wall": round(wall, 2), "seconds": (dry or {}).get("seconds"),
+                                    "would_change": len(would), "rc": proc.returncode}
+                proc, wall, rep = labctl("push", str(ix), "--json", "--timeout", args.timeout, timeout=3600)
+                nodes = (rep or {}).get("nodes", [])
+                status: dict[str, int] = {}
+                for n in nodes:
+                    status[n["status"]] = status.get(n["status"], 0) + 1
+                applied = status.get("applied", 0)
+                conv = (rep or {}).get("convergence") or {}
+                entry["push"] = {"wall": round(wall, 2), "seconds": (rep or {}).get("seconds"), "rc": proc.returncode,
+                                 "ok": bool(rep and rep.get("ok")), "status": status,
+                                 "changed": applied + status.get("rolled-back", 0) + status.get("failed", 0),
+                                 "verify_seconds": conv.get("seconds"), "converged": conv.get("converged"),
+                                 "nodes_per_s": round(applied / wall, 2) if wall else None}
+                if not entry["push"]["ok"]:
+                    entry["push"]["errors"] = {n["node"]: n.get("error") for n in nodes if n.get("error")}
+                    entry["push"]["down_sessions"] = conv.get("down_sessions", [])[:20]
+                result["rounds"].append(entry)
+                print(f"round {rnd + 1}: dry-run {entry['dry_run']}, push {entry['push']}", flush=True)
+        finally:
+            _, wall, _ = labctl("down", str(ix), "--json", timeout=900)
+            result["down_wall"] = round(wall, 2)
+            ensure_down(args.lab)
+
+    rows = []
+    for e in result["rounds"]:
+        p, d = e["push"], e["dry_run"]
+        rows.append([e["round"], result["up"]["nodes"], d["would_change"], d["wall"], p["changed"], p["wall"],
+                     p["verify_seconds"], p["nodes_per_s"], p["ok"]])
+    print()
+    print(table(["round", "nodes", "would change", "dry-run s", "changed", "push s (wall)", "of which verify s",
+                 "nodes/s", "ok"], rows))
+    path = write_result("push", result)
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
