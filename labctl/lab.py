@@ -23,7 +23,7 @@ from labctl.model.load import load
 from labctl.plan import Plan, build_plan
 from labctl.report.lg import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
-from labctl.runtime import clab, images
+from labctl.runtime import clab, faults, host, images
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
 
 Progress = Callable[[str], None]
@@ -153,6 +153,7 @@ class UpReport:
     configured: list[str]
     failed_nodes: dict[str, str]
     convergence: Convergence
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -238,6 +239,8 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
         failed.update({n: e for n, e in unreachable.items() if n not in configured})
         done("configure")
 
+        notes = apply_trunk_attributes(lab)
+
         timed("converge")
         convergence = wait_converged(lab, nr, timeout or convergence_timeout(lab.plan))
         done("converge")
@@ -245,7 +248,29 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
         nr.close_connections()
     phase = "up" if not failed and convergence.converged else "degraded"
     write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, phase))
-    return UpReport(lab.plan.lab, str(lab.workdir), phases, action, sorted(configured), failed, convergence)
+    return UpReport(lab.plan.lab, str(lab.workdir), phases, action, sorted(configured), failed, convergence, notes)
+
+
+def trunk_port(plan: Plan, a: str, b: str) -> tuple[str, str]:
+    """The (switch, interface) at site a's end of the trunk between sites a and b."""
+    link = next(l for l in plan.links if l.trunk and {l.a, l.b} == {f"sw-{a}", f"sw-{b}"})
+    return (link.a, link.a_if) if link.a == f"sw-{a}" else (link.b, link.b_if)
+
+
+def apply_trunk_attributes(lab: Lab, only: tuple[str, str] | None = None) -> list[str]:
+    """Impose each trunk's latency, loss and bandwidth from the model on its switch port.
+    Returns notes on what this host cannot impose (delay without netem)."""
+    netem = host.kernel_feature(host.KERNEL_FEATURES["netem"][0])[0]
+    notes = []
+    for trunk in lab.plan.model.trunks:
+        a, b = trunk.between
+        if only and set(only) != {a, b}:
+            continue
+        switch, port = trunk_port(lab.plan, a, b)
+        faults.impair(lab.plan.lab, switch, port, trunk.loss_percent, trunk.bandwidth_mbit, trunk.latency_ms, netem)
+        if trunk.latency_ms and not netem:
+            notes.append(f"trunk {a}-{b}: latency {trunk.latency_ms} ms not applied (this kernel has no netem)")
+    return notes
 
 
 def _previous_topology(lab: Lab) -> str | None:
