@@ -55,6 +55,7 @@ class ScenarioResult:
     resolution: str = ""
     error: str = ""
     repair: str = ""  # what was done to restore the lab for the next scenario, when recovery failed
+    policy: dict = field(default_factory=dict)  # the policy scenario's full result (cases, resources)
 
     @property
     def passed(self) -> bool:
@@ -346,7 +347,32 @@ def _try_restore(fp: FaultPlan) -> None:
         pass
 
 
+def run_policy(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> ScenarioResult:
+    """The route-server policy scenario (labctl/scenarios/policy.py) as a scenario result:
+    one check per case (route server x family x hostile/legitimate/steering/max-prefix)."""
+    from labctl.scenarios.policy import run_policy_scenario
+
+    result = ScenarioResult(sc.name, sc.description.strip(), sc.fault, sc.target, time.time())
+    started = time.monotonic()
+    policy = run_policy_scenario(lab, nr, progress=progress)
+    result.target = (f"hostile announcements by {', '.join(policy.attackers) or 'none'}"
+                     + (f", max-prefix flood by {policy.flooder}" if policy.flooder else ""))
+    result.error = policy.error
+    for case in policy.cases:
+        result.checks.append(Check(f"{case.route_server} {case.afi} {case.kind}: {case.case} ({case.member} {case.prefix})",
+                                   case.expected, case.observed, "pass" if case.ok else "fail"))
+    for skipped in policy.skipped:
+        result.checks.append(Check(f"{skipped.get('afi', '')} {skipped.get('case', '')}".strip(),
+                                   "case run", str(skipped.get("why", skipped)), "unavailable"))
+    result.resolution = "route state read from both route servers and every member after the announcements settled"
+    result.seconds = time.monotonic() - started
+    result.policy = policy.as_dict()
+    return result
+
+
 def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> ScenarioResult:
+    if sc.fault == "policy":
+        return run_policy(lab, sc, nr, progress)
     plan = lab.plan
     result = ScenarioResult(sc.name, sc.description.strip(), sc.fault, sc.target, time.time())
     started = time.monotonic()

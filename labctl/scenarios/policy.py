@@ -108,12 +108,20 @@ class _Allocator:
                 if net not in self.taken:
                     yield net
 
-    def free(self, member: str, afi: str, length: int, ok: Callable[[Net], bool] = lambda n: True) -> Net | None:
+    def free(self, member: str, afi: str, length: int, ok: Callable[[Net], bool] = lambda n: True,
+             fallback: bool = False) -> Net | None:
+        """A free prefix in the member's registered space; with `fallback`, else one in the lab prefix
+        space that nobody has registered (the route then also breaks rule 12, prefix-not-allowed)."""
         m = self.policy.members[member]
         own = [s for s in m.allowed[afi] if not self.policy.is_bogon(s)]
         for net in self.candidates(own, length):
             if ok(net):
                 return self.take(net)
+        if fallback:
+            registered = [a for x in self.policy.members.values() for a in x.allowed[afi]]
+            for net in self.candidates(self.policy.lab_space[afi], length):
+                if ok(net) and not any(net.overlaps(a) for a in registered):
+                    return self.take(net)
         return None
 
 
@@ -204,7 +212,7 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
                 prefix = alloc.take(registered[0]) if registered else alloc.take(
                     ip_network("10.255.0.0/16" if afi == "ipv4" else "fc00:bad::/32"))
             elif case == "too-specific":
-                prefix = alloc.free(h, afi, hi + 1, _origin_free(policy, m)) if hi < (32 if afi == "ipv4" else 128) else None
+                prefix = alloc.free(h, afi, hi + 1, _origin_free(policy, m), fallback=True) if hi < (32 if afi == "ipv4" else 128) else None
                 why = "" if prefix else f"no room for a /{hi + 1} in {h}'s registered space"
             elif case == "hijack":
                 victims = [(n, p) for n in clients if n.name != h for p in (n.prefixes4 if afi == "ipv4" else n.prefixes6)]
@@ -215,11 +223,11 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
                     why = "no other member announces an " + afi + " prefix"
             elif case == "first-as":
                 path = (_unused_asn(plan, asns), m.asn)
-                prefix = alloc.free(h, afi, hi, _origin_free(policy, m))
+                prefix = alloc.free(h, afi, hi, _origin_free(policy, m), fallback=True)
             elif case == "next-hop":
                 other = next((o for o in clients if o.name != h), None)
                 nh = str(getattr(other, afi)) if other else nh
-                prefix = alloc.free(h, afi, hi, _origin_free(policy, m))
+                prefix = alloc.free(h, afi, hi, _origin_free(policy, m), fallback=True)
             elif case == "rpki-invalid":
                 roas = [r for r in policy.roas_for(afi) if r.asn != m.asn and lo <= r.prefix.prefixlen <= hi
                         and r.prefix not in alloc.taken and not policy.is_bogon(r.prefix)]
@@ -236,7 +244,7 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
                     origin = next((o for o in m.origins if o != m.asn), m.asn)
                     path = (m.asn, leaker, origin)
                     prefix = alloc.free(h, afi, hi, lambda n, o=origin: not policy.is_bogon(n)
-                                        and policy.rpki_state(n, o) != "invalid")
+                                        and policy.rpki_state(n, o) != "invalid", fallback=True)
             elif case == "reserved-asn":
                 reserved = next((lo_ for lo_, _ in m.reserved if lo_ >= 64512), None) or next(
                     (lo_ for lo_, _ in m.reserved if lo_ > 0), None)
@@ -244,13 +252,13 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
                     why = "no reserved ASN range left to use"
                 else:
                     path = (m.asn, reserved, m.asn)
-                    prefix = alloc.free(h, afi, hi, _origin_free(policy, m))
+                    prefix = alloc.free(h, afi, hi, _origin_free(policy, m), fallback=True)
             elif case == "as-path-too-long":
                 path = (m.asn,) * (policy.max_as_path_length + 1)
-                prefix = alloc.free(h, afi, hi, _origin_free(policy, m))
+                prefix = alloc.free(h, afi, hi, _origin_free(policy, m), fallback=True)
             elif case == "blackhole-not-enabled":
                 comms = (data.BLACKHOLE,)
-                prefix = alloc.free(h, afi, 32 if afi == "ipv4" else 128, _origin_free(policy, m))
+                prefix = alloc.free(h, afi, 32 if afi == "ipv4" else 128, _origin_free(policy, m), fallback=True)
             if prefix is None:
                 skipped.append({"case": case, "afi": afi, "why": why or f"no free {afi} prefix in {h}'s registered space"})
                 continue
@@ -291,7 +299,9 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
                     continue
                 comms = (data.BLACKHOLE,)
                 length = 32 if afi == "ipv4" else 128
-            prefix = alloc.free(steerer, afi, length, _origin_free(policy, s))
+            # blackhole requests are exempt from RPKI (a /32 is longer than any ROA allows)
+            ok = (lambda n: not policy.is_bogon(n)) if case == "blackhole" else _origin_free(policy, s)
+            prefix = alloc.free(steerer, afi, length, ok)
             if prefix is None:
                 skipped.append({"case": case, "afi": afi, "why": f"no free {afi} /{length} in {steerer}'s registered space "
                                 "(give it allowed_prefixes)"})

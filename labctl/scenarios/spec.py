@@ -35,7 +35,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair"]
+    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair", "policy"]
     target: str = Field(default="auto", description="node, member, or 'siteA-siteB' for a trunk; auto picks one")
     bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
     impair: Impairment | None = None
@@ -68,7 +68,7 @@ def load_scenario(path: Path) -> Scenario:
 
 def builtin_names() -> list[str]:
     order = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
-             "impairment", "impairment-blackout"]
+             "impairment", "impairment-blackout", "policy"]
     found = {p.stem for p in BUILTIN_DIR.glob("*.yml")}
     return [n for n in order if n in found] + sorted(found - set(order))
 
