@@ -119,7 +119,7 @@ class Cache:
         return error_report(version, 3, pdu, "unsupported PDU type"), False
 
 
-def serve(path: str, host: str, port: int, pidfile: str | None = None) -> None:
+def serve(path: str, host: str, port: int, pidfile: str = ""):
     cache = Cache(path)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,12 +129,12 @@ def serve(path: str, host: str, port: int, pidfile: str | None = None) -> None:
         with open(pidfile, "w") as fh:
             fh.write(f"{os.getpid()}\n")
     sel = selectors.DefaultSelector()
-    sel.register(listener, selectors.EVENT_READ, None)
+    sel.register(listener, selectors.EVENT_READ, "listener")
     clients: dict[socket.socket, dict] = {}
     print(f"rpki-rtr: serving {len(cache.roas)} ROAs on {host}:{port}", file=sys.stderr, flush=True)
     while True:
         for key, _ in sel.select(timeout=1.0):
-            if key.data is None:
+            if key.data == "listener":
                 conn, _ = listener.accept()
                 conn.setblocking(True)
                 clients[conn] = {"buf": b""}
@@ -147,7 +147,7 @@ def serve(path: str, host: str, port: int, pidfile: str | None = None) -> None:
                 chunk = b""
             if not chunk:
                 sel.unregister(conn)
-                clients.pop(conn, None)
+                del clients[conn]
                 conn.close()
                 continue
             state["buf"] += chunk
@@ -168,7 +168,7 @@ def serve(path: str, host: str, port: int, pidfile: str | None = None) -> None:
                         close = True
             if close:
                 sel.unregister(conn)
-                clients.pop(conn, None)
+                del clients[conn]
                 conn.close()
         if cache.reload_if_changed():
             for conn, state in list(clients.items()):
@@ -179,12 +179,12 @@ def serve(path: str, host: str, port: int, pidfile: str | None = None) -> None:
                     pass
 
 
-def main() -> None:
+def main():
     parser = argparse.ArgumentParser(description="Serve a ROA set over RPKI-to-Router (RFC 6810/8210).")
     parser.add_argument("roas", help="ROA file: {\"roas\": [{\"prefix\": ..., \"maxLength\": ..., \"asn\": ...}]}")
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3323)
-    parser.add_argument("--pidfile", help="write the process id here once listening")
+    parser.add_argument("--pidfile", default="", help="write the process id here once listening")
     args = parser.parse_args()
     try:
         serve(args.roas, args.listen, args.port, args.pidfile)

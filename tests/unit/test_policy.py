@@ -200,7 +200,8 @@ def test_rendered_route_servers_carry_the_policy(plan):
     bird = files["configs/rs1/bird.conf"]
     assert "enforce-first-as" not in frr  # it would reset the session instead of rejecting the route
     assert " neighbor 192.0.2.6 maximum-prefix 20\n" in frr
-    assert "route-map RS-IN-TRUDY-IPV4 permit 150\n" in frr and "route-map RS-OUT-TRUDY-IPV6 deny 10\n" in frr
+    assert "route-map RS-IN-TRUDY permit 80\n" in frr and "route-map RS-OUT-TRUDY deny 10\n" in frr
+    assert "call RS-IN-COMMON\n" in frr and "call RS-IN-COMMON-BH\n" in frr  # alpha may blackhole, trudy not
     assert "rpki cache 127.0.0.1 3323 preference 1" in frr and "-M rpki" in files["configs/rs2/daemons"]
     assert json.loads(files["configs/rs2/roas.json"])["roas"][0] == {"prefix": "198.18.1.0/24", "maxLength": 24, "asn": "AS64496"}
     assert files["configs/rs2/rpki-rtr.py"].startswith("#!/usr/bin/env python3")
@@ -208,7 +209,8 @@ def test_rendered_route_servers_carry_the_policy(plan):
     assert "route 198.18.70.0/24 max 24 as 64510;" in bird
     assert "define M_MALLORY_ORIGINS = [ 64498, 65540 ];" in bird
     # no ROAs: no RPKI at all
-    plain = render_lab(build_plan(load(REPO / "topologies" / "regional-ix.yml")), "labctl/node:test")
+    text = fixture_text(lambda d: d["ix"]["policy"].update(rpki={"roas": []}))
+    plain = render_lab(build_plan(load_text(text, str(FIXTURE / "ix.yml"))), "labctl/node:test")
     assert "rpki" not in plain["configs/rs2/frr.conf"] and "roa_check" not in plain["configs/rs1/bird.conf"]
     assert "configs/rs2/roas.json" not in plain
 
