@@ -118,9 +118,13 @@ def test_unconfigurable_node_is_named_and_interrupted_up_recovers(lab_host, exam
     ix = copy_example(examples["minimal"], tmp_path, "t-robust", "172.30.253.0/24")
     try:
         # kill `labctl up` while containerlab deploys
-        proc = subprocess.Popen([sys.executable, "-m", "labctl.cli", "up", str(ix)], start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_for(lambda: len(clab.lab_containers("t-robust")) > 0, timeout=60, interval=0.2)
+        log = tmp_path / "interrupted-up.log"
+        with open(log, "w") as sink:
+            proc = subprocess.Popen([sys.executable, "-m", "labctl.cli", "up", str(ix)], start_new_session=True,
+                                    stdout=sink, stderr=subprocess.STDOUT)
+        started = wait_for(lambda: len(clab.lab_containers("t-robust")) > 0 or proc.poll() is not None,
+                           timeout=180, interval=0.2)
+        assert started and proc.poll() is None, f"up ended before deploying: {log.read_text()[-2000:]}"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         time.sleep(1)
@@ -131,7 +135,7 @@ def test_unconfigurable_node_is_named_and_interrupted_up_recovers(lab_host, exam
         # a node that cannot be reached: the run fails, names it, reports the others
         subprocess.run(["docker", "exec", "clab-t-robust-beta", "pkill", "-x", "sshd"], check=True)
         edit_file(ix, lambda d: d["members"][1]["prefixes"].append("198.18.101.0/24"))
-        code, up = labctl("up", str(ix), "--json", "--timeout", "15")
+        code, up = labctl("up", str(ix), "--json", "--timeout", "40")
         assert code == 2, up
         assert list(up["failed_nodes"]) == ["beta"]
         assert set(up["configured"]) == {"rs1", "alpha", "sw-lab"}
