@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""`labctl up` wall time, CPU and memory for growing synthetic IXs (two route servers).
+
+Usage: sudo .venv/bin/python bench/bench_scale.py [--sizes 25,50,100] [--timeout 900]
+
+Per size N: bench/make_large_ix.py N (4 sites/switches, rs1 BIRD + rs2 FRR, N members, one in
+three BIRD) as lab `b-sN` on management subnet 172.30.232/233/234.0/24, then `labctl up --json
+--timeout T` while a sampler thread records host CPU busy (from /proc/stat) and used memory
+(`free -m` equivalent from /proc/meminfo) every 2 s; after up returns: `docker stats --no-stream`
+memory per node kind, host memory used, rendered config sizes; if up did not converge, a summary
+of `labctl status --json` (sessions Established per node). `labctl down` always (finally).
+Writes bench/results/scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchlib import (docker_mem, ensure_down, free_used_mb, labctl, loadavg, now, rewrite_ix, run, table,
+                      write_result)
+
+HERE = Path(__file__).resolve().parent
+PHASES = ["generate", "images", "deploy", "configure", "converge"]
+SUBNETS = {25: "172.30.232.0/24", 50: "172.30.233.0/24", 100: "172.30.234.0/24"}
+
+
+class Sampler(threading.Thread):
+    """Host CPU busy fraction and used memory every `interval` seconds."""
+
+    def __init__(self, interval: float = 2.0):
+        super().__init__(daemon=True)
+        self.interval, self.samples, self.stop_flag = interval, [], threading.Event()
+        self.t0 = time.monotonic()
+
+    @staticmethod
+    def _cpu() -> tuple[int, int]:
+        vals = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = vals[3] + vals[4]
+        return sum(vals) - idle, sum(vals)
+
+    @staticmethod
+    def _mem_used_mb() -> int:
+        info = {l.split(":")[0]: int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()}
+        return (info["MemTotal"] - info["MemAvailable"]) // 1024
+
+    def run(self) -> None:
+        busy0, total0 = self._cpu()
+        while not self.stop_flag.wait(self.interval):
+            busy, total = self._cpu()
+            frac = (busy - busy0) / (total - total0) if total > total0 else 0.0
+            busy0, total0 = busy, total
+            self.samples.append((round(time.monotonic() - self.t0, 1), round(frac, 3), self._mem_used_mb(),
+                                 float(Path("/proc/loadavg").read_text().split()[0])))
+
+    def window(self, start: float, end: float) -> dict:
+        got = [s for s in self.samples if start <= s[0] <= end + self.interval]
+        if not got:
+            return {}
+        return {"cpu_busy_mean": round(statistics.mean(s[1] for s in got), 2),
+                "load1_max": max(s[3] for s in got), "mem_used_max_mb": max(s[2] for s in got)}
+
+
+def kind_of(node: str, daemons: dict[str, str]) -> str:
+    if node == "rs1":
+        return "route server BIRD"
+    if node == "rs2":
+        return "route server FRR"
+    if node.startswith("sw-") or node in ("s1", "s2", "s3", "s4"):
+        return "switch"
+    return f"member {daemons.get(node, '?').upper()}"
+
+
+def status_summary(lab: str) -> dict:
+    proc, wall, data = labctl("status", "--lab", lab, "--json", timeout=900)
+    if not data:
+        return {"rc": proc.returncode, "error": (proc.stderr or proc.stdout)[-800:], "wall": round(wall, 2)}
+    summary: dict = {"wall": round(wall, 2)}
+    per_node = {}
+    nodes = data.get("bgp") or data.get("sessions") or data.get("nodes") or {}
+    if isinstance(nodes, dict):
+        for name, info in nodes.items():
+            sessions = info.get("sessions") if isinstance(info, dict) else info
+            if isinstance(sessions, list) and sessions and isinstance(sessions[0], dict) and "state" in sessions[0]:
+                per_node[name] = f"{sum(1 for s in sessions if s.get('state') == 'Established')}/{len(sessions)}"
+    summary["established_per_node"] = per_node
+    summary["keys"] = sorted(data)
+    return summary
+
+
+KICK_RS2 = False
+
+
+def kick_rs2(lab: str, limit: float = 600) -> dict:
+    """Workaround probe, not labctl behaviour: `clear bgp *` on the FRR route server, then poll
+    `labctl status --json` until the lab converges; how long the rest of the lab needs once rs2 runs."""
+    t0 = time.monotonic()
+    proc, _ = run(["docker", "exec", f"clab-{lab}-rs2", "vtysh", "-c", "clear bgp *"], timeout=300)
+    polls = []
+    while time.monotonic() - t0 < limit:
+        p, wall, data = labctl("status", "--lab", lab, "--json", timeout=900)
+        conv = (data or {}).get("convergence", {})
+        polls.append({"t": round(time.monotonic() - t0, 1), "status_wall": round(wall, 1),
+                      "converged": bool(data and data.get("converged")),
+                      "down_sessions": len(conv.get("down_sessions", [])),
+                      "missing_routes_members": len(conv.get("missing_routes", {})),
+                      "unreachable": sorted(conv.get("unreachable", {}))})
+        print(f"  kick rs2: {polls[-1]}", flush=True)
+        if polls[-1]["converged"]:
+            break
+    return {"clear_rc": proc.returncode, "converged": bool(polls and polls[-1]["converged"]),
+            "seconds": polls[-1]["t"] if polls else None, "polls": polls}
+
+
+def one(n: int, timeout: str, tmp: Path) -> dict:
+    lab = f"b-s{n}"
+    src, ix = tmp / f"large-{n}.yml", tmp / f"ix-{n}.yml"
+    run([sys.executable, str(HERE / "make_large_ix.py"), str(n), "-o", str(src)], check=True)
+    doc = rewrite_ix(src, ix, lab, SUBNETS.get(n, f"172.30.{232 + n % 20}.0/24"))
+    daemons = {m["name"]: m["daemon"] for m in doc["members"]}
+    entry: dict = {"members": n, "lab": lab, "nodes": n + 2 + 4, "timeout": float(timeout),
+                   "load_before": loadavg(), "host_mem_used_before_mb": free_used_mb()}
+    sampler = Sampler()
+    sampler.start()
+    try:
+        proc, wall, data = labctl("up", str(ix), "--json", "--timeout", timeout, timeout=7200)
+        sampler.stop_flag.set()
+        sampler.join()
+        entry.update({"up_wall": round(wall, 2), "up_rc": proc.returncode, "ok": bool(data and data.get("ok")),
+                      "phases": (data or {}).get("phases", {}), "deploy_action": (data or {}).get("deploy_action")})
+        # CPU/memory per phase: phases run back to back after the CLI's start-up.
+        offset = max(0.0, wall - sum(entry["phases"].values()))
+        t, per_phase = offset, {}
+        for ph in PHASES:
+            d = entry["phases"].get(ph)
+            if d is None:
+                continue
+            per_phase[ph] = sampler.window(t, t + d)
+            t += d
+        entry["cpu_mem_per_phase"] = per_phase
+        entry["host_mem_used_peak_mb"] = max((s[2] for s in sampler.samples), default=None)
+        entry["cpu_busy_mean"] = round(statistics.mean(s[1] for s in sampler.samples), 2) if sampler.samples else None
+        entry["samples"] = sampler.samples
+        if data is None:
+            entry["error"] = (proc.stderr or proc.stdout)[-3000:]
+            return entry
+        conv = data.get("convergence", {})
+        entry["converge_seconds"] = conv.get("seconds")
+        entry["failed_nodes"] = data.get("failed_nodes")
+        entry["down_sessions_count"] = len(conv.get("down_sessions", []))
+        entry["down_sessions_sample"] = conv.get("down_sessions", [])[:10]
+        down_by_node: dict[str, int] = {}
+        for s in conv.get("down_sessions", []):
+            down_by_node[s.split(" -> ")[0]] = down_by_node.get(s.split(" -> ")[0], 0) + 1
+        entry["down_sessions_by_node"] = dict(sorted(down_by_node.items(), key=lambda kv: -kv[1])[:10])
+        entry["missing_routes_members"] = len(conv.get("missing_routes", {}))
+        entry["unreachable"] = conv.get("unreachable")
+        entry["host_mem_used_after_mb"] = free_used_mb()
+        mem = docker_mem(f"clab-{lab}-")
+        entry["container_mem_mib"] = {k: round(v, 1) for k, v in mem.items()}
+        kinds: dict[str, list[float]] = {}
+        for node, mib in mem.items():
+            kinds.setdefault(kind_of(node, daemons), []).append(mib)
+        entry["mem_by_kind"] = {k: {"count": len(v), "median_mib": round(statistics.median(v), 1),
+                                    "max_mib": round(max(v), 1), "sum_mib": round(sum(v), 1)}
+                                for k, v in sorted(kinds.items())}
+        entry["containers_mem_total_mib"] = round(sum(mem.values()), 1)
+        workdir = Path(data.get("workdir", ""))
+        entry["config_bytes"] = {name: sum(f.stat().st_size for f in (workdir / "configs" / name).iterdir())
+                                 for name in ("rs1", "rs2") if (workdir / "configs" / name).is_dir()}
+        if not entry["ok"]:
+            entry["status"] = status_summary(lab)
+            if KICK_RS2:
+                entry["kick_rs2"] = kick_rs2(lab)
+        return entry
+    finally:
+        sampler.stop_flag.set()
+        _, wall, _ = labctl("down", str(ix), "--json", timeout=1800)
+        entry["down_wall"] = round(wall, 2)
+        ensure_down(lab)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="25,50,100")
+    ap.add_argument("--timeout", default="900", help="labctl up --timeout (seconds to wait for BGP)")
+    ap.add_argument("--kick-rs2", action="store_true",
+                    help="if up does not converge: `clear bgp *` on rs2 and time convergence with labctl status")
+    ap.add_argument("--results", default="scale", help="results file name in bench/results/")
+    args = ap.parse_args(argv)
+    global KICK_RS2
+    KICK_RS2 = args.kick_rs2
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        for n in sizes:
+            print(f"--- {n} members, started {now()}", flush=True)
+            entry = one(n, args.timeout, Path(tmp))
+            results.append(entry)
+            print({k: v for k, v in entry.items() if k not in ("samples", "container_mem_mib")}, flush=True)
+            write_result(args.results, {"date": now(), "sizes": sizes, "timeout": args.timeout, "runs": results})
+
+    rows = []
+    for e in results:
+        ph = e.get("phases", {})
+        rows.append([e["members"], e["nodes"], *(ph.get(p) for p in PHASES), e.get("up_wall"), e.get("ok"),
+                     e.get("cpu_busy_mean"), e.get("host_mem_used_before_mb"), e.get("host_mem_used_peak_mb"),
+                     e.get("containers_mem_total_mib")])
+    print()
+    print(table(["members", "nodes", *PHASES, "up wall s", "converged", "CPU busy", "host used MB before",
+                 "host used MB peak", "containers MiB"], rows))
+    kinds = sorted({k for e in results for k in e.get("mem_by_kind", {})})
+    krows = [[k, *(e.get("mem_by_kind", {}).get(k, {}).get("median_mib") for e in results)] for k in kinds]
+    print()
+    print(table(["kind (median MiB)", *(str(e["members"]) for e in results)], krows))
+    path = write_result(args.results, {"date": now(), "sizes": sizes, "timeout": args.timeout, "runs": results})
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
