@@ -15,6 +15,7 @@ from labctl.plan import Plan
 from labctl.runtime.clab import NodeState
 
 DEFAULT_WORKERS = 16
+PROMPT_PATTERN = r"^labctl:[\w.-]+# ?$"
 
 # Results are data that labctl reports itself; Nornir's own error logging would only duplicate them.
 logging.getLogger("nornir").addHandler(logging.NullHandler())
@@ -41,6 +42,9 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
                 "timeout_transport": 30,
                 "timeout_ops": 60,
                 "ssh_config_file": False,
+                # The node image sets this prompt (images/node/Dockerfile). scrapli's generic
+                # pattern can match the tail of a partial read of long output, ending it early.
+                "comms_prompt_pattern": PROMPT_PATTERN,
             },
         )
         hosts[name] = Host(

@@ -91,8 +91,10 @@ def _apply_frr(conn, node: str, files: dict[str, str], changed: list[str], runni
         shell.put_file(conn, NODE_PATHS["daemons"], files["daemons"], node)
     if not running:
         shell.run(conn, f"mv {conf}.new {conf} && chown frr:frr {conf} && {FRR_INIT} start >/dev/null", node, timeout=120)
+        _reconcile_frr(conn, node, conf)
     elif "daemons" in changed:
         shell.run(conn, f"mv {conf}.new {conf} && chown frr:frr {conf} && {FRR_INIT} restart >/dev/null", node, timeout=120)
+        _reconcile_frr(conn, node, conf)
     else:
         rc, out = shell.run(conn, f"{FRR_RELOAD} --reload {conf}.new >/tmp/frr-reload.log 2>&1 || "
                                   f"{{ tail -20 /tmp/frr-reload.log; false; }}", node, check=False, timeout=120)
@@ -101,6 +103,18 @@ def _apply_frr(conn, node: str, files: dict[str, str], changed: list[str], runni
             # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
             # frr-reload says so and gives up. A restart applies the checked config as a whole.
             shell.run(conn, f"{FRR_INIT} restart >/dev/null", node, timeout=120)
+
+
+def _reconcile_frr(conn, node: str, conf: str) -> None:
+    """FRR's boot-time load of a large config can stop part-way (vtysh's connection to the
+    daemons is reset; seen with a route server's policy): sessions then sit in Idle with no
+    address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
+    shell.run(conn, "for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done",
+              node, timeout=60)
+    rc, out = shell.run(conn, f"{FRR_RELOAD} --reload {conf} >/tmp/frr-reload.log 2>&1 || "
+                              f"{{ tail -20 /tmp/frr-reload.log; false; }}", node, check=False, timeout=300)
+    if rc != 0:
+        raise LabctlError(f"{node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
 
 
 def _apply_bird(conn, node: str, text: str, running: bool) -> None:
