@@ -111,6 +111,8 @@ def _reconcile_frr(conn, node: str, conf: str) -> None:
     address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
     shell.run(conn, "for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done",
               node, timeout=60)
+    # watchfrr's boot-time load (vtysh -b) of a large config is still running: let it finish first
+    shell.run(conn, "for i in $(seq 900); do pgrep -f 'vtysh -b' >/dev/null || break; sleep 1; done", node, timeout=960)
     rc, out = shell.run(conn, f"{FRR_RELOAD} --reload {conf} >/tmp/frr-reload.log 2>&1 || "
                               f"{{ tail -20 /tmp/frr-reload.log; false; }}", node, check=False, timeout=300)
     if rc != 0:
