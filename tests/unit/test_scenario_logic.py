@@ -58,8 +58,9 @@ def fault_plan(plan, name: str, netem: bool = False) -> tuple[Scenario, FaultPla
 
 # ---------------------------------------------------------------- scenario files
 
-BUILTINS = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
-            "impairment", "impairment-blackout"]
+FAULT_BUILTINS = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
+                  "impairment", "impairment-blackout"]
+BUILTINS = FAULT_BUILTINS + ["policy"]  # the route-server policy scenario runs last
 
 
 def test_every_builtin_loads():
@@ -73,6 +74,7 @@ def test_every_builtin_loads():
     assert (by_name["member-link-down"].bfd, by_name["member-link-down"].detection) == (False, "hold-timer")
     assert (by_name["member-link-down-bfd"].bfd, by_name["member-link-down-bfd"].detection) == (True, "bfd")
     assert by_name["impairment"].impair.loss_percent == 10 and by_name["impairment"].data_plane == "measured-loss"
+    assert by_name["policy"].fault == "policy"
     assert by_name["impairment-blackout"].impair.loss_percent == 100
 
 
@@ -251,7 +253,7 @@ def test_hold_timer_window_opens_early_for_any_bird_node_on_a_broken_session():
 # ---------------------------------------------------------------- what each built-in fault implies
 
 def test_auto_targets_and_labels(plan):
-    labels = {name: fault_plan(plan, name)[1].label for name in BUILTINS}
+    labels = {name: fault_plan(plan, name)[1].label for name in FAULT_BUILTINS}
     assert labels == {
         "rs-failover": "bird on rs1 stopped",
         "member-link-down": "IX port of kibinet down (sw-okayama:eth2)",  # first member without BFD
@@ -338,7 +340,7 @@ def v4(plan, member: str) -> set[str]:
     return {str(p) for p in plan.nodes[member].prefixes if isinstance(p, IPv4Network)}
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", FAULT_BUILTINS)
 def test_probes_keep_reachability(plan, name):
     sc, fp = fault_plan(plan, name)
     before = expected_routes(plan)
