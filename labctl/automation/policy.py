@@ -128,11 +128,16 @@ def session_detail(task: Task, peers: dict[str, str]) -> Result:
             error = re.search(r"Last error:\s+(.*)", text)
             out[address] = {
                 "state": state.group(1) if state else (head.group(1) if head else "unknown"),
-                "reason": " ".join(x for x in ((head.group(2).strip() if head else ""), (error.group(1).strip() if error else "")) if x),
+                "reason": _bird_reason(head.group(2) if head else "", error.group(1) if error else ""),
                 "received": (int(routes.group(1)) + int(routes.group(2) or 0)) if routes else 0,
                 "resets": 0,
             }
     return Result(host=task.host, result=out)
+
+
+def _bird_reason(info: str, error: str) -> str:
+    info, error = " ".join(info.split()), " ".join(error.split())
+    return info if error in info else f"{info}; {error}".strip("; ")
 
 
 def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
