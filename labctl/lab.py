@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from labctl.automation.inventory import build_nornir
-from labctl.automation.parse import NodeBgp
-from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, rollback_node
+from labctl.daemons.records import NodeBgp
+from labctl.automation.tasks import collect_bgp, configure_node, is_router, looking_glass, rollback_node
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
@@ -96,7 +96,7 @@ def convergence_timeout(plan: Plan) -> float:
 
 
 def collect(nr) -> tuple[dict[str, NodeBgp], dict[str, str]]:
-    routers = nr.filter(filter_func=lambda h: h.data["daemon"] in ("frr", "bird"))
+    routers = nr.filter(filter_func=is_router)
     results = routers.run(task=collect_bgp, on_failed=True)
     states, errors = {}, {}
     for name, multi in results.items():

@@ -13,44 +13,39 @@ import shlex
 
 from nornir.core.task import Result, Task
 
-from labctl.automation import shell
-from labctl.automation.tasks import node_connection
+from labctl.automation.tasks import node_daemon, node_shell
 
-DAEMON_LOG = {"frr": "/var/log/frr/frr.log", "bird": "/var/log/bird.log"}
 OBS_DIR = "/tmp/labctl-obs"
 
 
 def start_observers(task: Task, probes: list[tuple[str, str]], interval_ms: int = 10) -> Result:
     """probes: (source address on this node, target address) pairs to ping every interval_ms."""
-    node = task.host.name
-    conn = node_connection(task)
-    daemon = task.host.data["daemon"]
-    log = DAEMON_LOG[daemon]
-    shell.run(conn, f"pkill -f 'ip -tshort monitor' ; pkill -x fping; rm -rf {OBS_DIR}; mkdir -p {OBS_DIR}; "
-                    f"touch {log}", node, check=False)
-    _, size = shell.run(conn, f"stat -c %s {log}", node)
+    sh = node_shell(task)
+    log = node_daemon(task).log_path
+    sh.run(f"pkill -f 'ip -tshort monitor' ; pkill -x fping; rm -rf {OBS_DIR}; mkdir -p {OBS_DIR}; touch {log}",
+           check=False)
+    _, size = sh.run(f"stat -c %s {log}")
     if task.host.data["role"] == "member":
-        shell.run(conn, f"( nohup setsid ip -tshort monitor route > {OBS_DIR}/route.log 2>&1 < /dev/null & )", node)
+        sh.run(f"( nohup setsid ip -tshort monitor route > {OBS_DIR}/route.log 2>&1 < /dev/null & )")
     for i, (source, target) in enumerate(probes):
-        shell.run(conn, f"date +%s.%N > {OBS_DIR}/probe{i}.start; "
-                        f"( nohup setsid fping -l -D -p {interval_ms} -t 500 -S {shlex.quote(source)} {shlex.quote(target)} "
-                        f"> {OBS_DIR}/probe{i}.out 2> {OBS_DIR}/probe{i}.err < /dev/null & )", node)
+        sh.run(f"date +%s.%N > {OBS_DIR}/probe{i}.start; "
+               f"( nohup setsid fping -l -D -p {interval_ms} -t 500 -S {shlex.quote(source)} {shlex.quote(target)} "
+               f"> {OBS_DIR}/probe{i}.out 2> {OBS_DIR}/probe{i}.err < /dev/null & )")
     return Result(host=task.host, result={"log_offset": int(size.strip().splitlines()[-1])})
 
 
 def collect_observers(task: Task, log_offset: int, probes: int, stop: bool = True) -> Result:
     """Everything the observers wrote since start; stops them when `stop` (fping prints its totals)."""
-    node = task.host.name
-    conn = node_connection(task)
-    log = DAEMON_LOG[task.host.data["daemon"]]
+    sh = node_shell(task)
+    log = node_daemon(task).log_path
     if stop:
-        shell.run(conn, "pkill -INT -x fping; sleep 0.3; pkill -f 'ip -tshort monitor'; true", node, check=False)
-    out = {"daemon_log": shell.run(conn, f"tail -c +{log_offset + 1} {log}", node, check=False)[1],
-           "route_log": shell.get_file(conn, f"{OBS_DIR}/route.log", node) or "", "probes": []}
+        sh.run("pkill -INT -x fping; sleep 0.3; pkill -f 'ip -tshort monitor'; true", check=False)
+    out = {"daemon_log": sh.run(f"tail -c +{log_offset + 1} {log}", check=False)[1],
+           "route_log": sh.get_file(f"{OBS_DIR}/route.log") or "", "probes": []}
     for i in range(probes):
         out["probes"].append({
-            "start": (shell.get_file(conn, f"{OBS_DIR}/probe{i}.start", node) or "0").strip(),
-            "out": shell.get_file(conn, f"{OBS_DIR}/probe{i}.out", node) or "",
-            "err": shell.get_file(conn, f"{OBS_DIR}/probe{i}.err", node) or "",
+            "start": (sh.get_file(f"{OBS_DIR}/probe{i}.start") or "0").strip(),
+            "out": sh.get_file(f"{OBS_DIR}/probe{i}.out") or "",
+            "err": sh.get_file(f"{OBS_DIR}/probe{i}.err") or "",
         })
     return Result(host=task.host, result=out)

@@ -72,3 +72,26 @@ def file_digest(conn, path: str, node: str = "") -> str | None:
     rc, out = run(conn, f"sha256sum {q} 2>/dev/null | cut -d' ' -f1", node, check=False)
     digest = out.strip().splitlines()[-1] if out.strip() else ""
     return digest if rc == 0 and len(digest) == 64 else None
+
+
+class NodeShell:
+    """One node's command session, in the shape labctl.daemons expect (daemons.base.NodeShell)."""
+
+    def __init__(self, conn, node: str):
+        self.conn, self.node = conn, node
+
+    def run(self, command: str, check: bool = True, timeout: float | None = None) -> tuple[int, str]:
+        return run(self.conn, command, self.node, check=check, timeout=timeout)
+
+    def put_file(self, path: str, content: str) -> None:
+        put_file(self.conn, path, content, self.node)
+
+    def get_file(self, path: str) -> str | None:
+        return get_file(self.conn, path, self.node)
+
+    def capture(self, command: str, timeout: float = 120) -> str:
+        """A command's output through a file: long JSON or table output on the terminal can
+        contain lines that look like a shell prompt and cut the read short."""
+        out = "/tmp/labctl-capture.out"
+        run(self.conn, f"{command} > {out} 2>&1", self.node, check=False, timeout=timeout)
+        return get_file(self.conn, out, self.node) or ""

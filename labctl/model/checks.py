@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
+from labctl.model.addresses import assign_addresses
 from labctl.model.schema import IxModel
 from labctl.policy.checks import check_policy
 
@@ -162,7 +163,11 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
                     "add trunks so every site reaches every other", True))
 
     # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
-    out += check_policy(m)
+    try:
+        routers = {a for pair in assign_addresses(m).values() for a in pair}
+    except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported above
+        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
+    out += check_policy(m, routers)
     return out
 
 

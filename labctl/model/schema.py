@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
+from labctl import daemons
 from labctl.policy import data as policy_data
 from labctl.policy.sources import read_as_sets, read_roas
 
@@ -73,7 +74,8 @@ def _one_line(value: str) -> str:
 
 Description = Annotated[str, AfterValidator(_one_line)]
 Asn = Annotated[int, Field(ge=1, le=4294967294)]
-Daemon = Literal["frr", "bird"]
+# The routing daemons labctl has a module for (labctl/daemons): adding one extends this.
+Daemon = Literal[daemons.names()]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):

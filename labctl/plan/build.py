@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Literal
 
+from labctl.model.addresses import assign_addresses
 from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
 from labctl.policy.build import RsPolicy, build_policy
@@ -47,7 +48,7 @@ class Session:
 class Node:
     name: str
     role: Role
-    daemon: Literal["frr", "bird", "bridge"]
+    daemon: str  # a routing daemon (labctl.daemons) or "bridge" on a site switch
     site: str
     description: str = ""
     asn: int | None = None
@@ -105,34 +106,8 @@ def _mgmt_subnets(m: IxModel) -> tuple[IPv4Network, IPv6Network]:
     return v4, v6  # type: ignore[return-value]
 
 
-def _assign_addresses(m: IxModel) -> dict[str, tuple[IPv4Address, IPv6Address]]:
-    """Explicit addresses win; the rest take the lowest free host, route servers first."""
-    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
-    things = [*m.route_servers, *m.members]
-    taken4 = {t.ipv4 for t in things if t.ipv4}
-    taken6 = {t.ipv6 for t in things if t.ipv6}
-    out = {}
-    next4, next6 = 1, 1
-    for t in things:
-        a4, a6 = t.ipv4, t.ipv6
-        while a4 is None:
-            cand = lan4.network_address + next4
-            next4 += 1
-            if cand not in taken4:
-                a4 = cand
-                taken4.add(cand)
-        while a6 is None:
-            cand6 = lan6.network_address + next6
-            next6 += 1
-            if cand6 not in taken6:
-                a6 = cand6
-                taken6.add(cand6)
-        out[t.name] = (a4, a6)
-    return out
-
-
 def build_plan(m: IxModel) -> Plan:
-    addresses = _assign_addresses(m)
+    addresses = assign_addresses(m)
     nodes: dict[str, Node] = {}
     links: list[Link] = []
     for site in m.sites:

@@ -1,7 +1,7 @@
 """Cross-field rules of ix.policy and the members' policy fields, in the shape of model/checks.py.
 
 Also where a model asks a route-server daemon for a feature it cannot implement: the finding
-names the route server, the daemon and the feature (see capabilities.py).
+names the route server, the daemon and the feature (see labctl/daemons/capabilities.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from labctl.policy import capabilities
+from labctl.daemons import all_daemons, capabilities, get
 from labctl.policy.build import all_roas
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 Problem = tuple[tuple, str, str, bool]
 
 
-def check_policy(m: "IxModel") -> list[Problem]:
+def check_policy(m: "IxModel", routers: set) -> list[Problem]:
+    """`routers`: every route server's and member's LAN address (assigned ones included)."""
     out: list[Problem] = []
     pol = m.ix.policy
     bounds = {"ipv4": (pol.prefix_length.ipv4, 32), "ipv6": (pol.prefix_length.ipv6, 128)}
@@ -36,12 +37,6 @@ def check_policy(m: "IxModel") -> list[Problem]:
                         "omit it to cover exactly the prefix", False))
 
     lan = {"ipv4": m.ix.peering_lan.ipv4, "ipv6": m.ix.peering_lan.ipv6}
-    from labctl.plan.build import _assign_addresses  # the plan imports the model's checks: import late
-
-    try:
-        routers = {a for pair in _assign_addresses(m).values() for a in pair}
-    except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported by check_model
-        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
     for afi in ("ipv4", "ipv6"):
         nh = getattr(pol.blackhole, f"next_hop_{afi}")
         path = ("ix", "policy", "blackhole", f"next_hop_{afi}")
@@ -77,17 +72,34 @@ def check_policy(m: "IxModel") -> list[Problem]:
                 out.append((path, f"{p} is RPKI-invalid for AS{x.asn} (ROAs: {names}): the route servers would reject it",
                             "add a ROA for this origin, or fix the existing one", False))
 
-    # a daemon asked for something it cannot do
-    frr_servers = [(i, r) for i, r in enumerate(m.route_servers) if r.daemon == "frr"]
-    for daemon, servers in (("frr", frr_servers),):
-        if not servers or capabilities.supports(daemon, "max-prefix-block") != "no":
-            continue
-        names = ", ".join(r.name for _, r in servers)
-        why = f"{daemon.upper()} route server(s) {names} cannot implement max-prefix action 'block' (feature max-prefix-block)"
-        hint = "use shutdown, restart or warning, or run the route server on BIRD (see docs/POLICY.md)"
-        if pol.max_prefix_action == "block":
-            out.append((("ix", "policy", "max_prefix_action"), why, hint, False))
-        for i, x in enumerate(m.members):
-            if x.max_prefix.action == "block" and x.route_server:
-                out.append((("members", i, "max_prefix", "action"), why, hint, False))
+    out += _daemon_gaps(m)
+    return out
+
+
+def _requested_features(m: "IxModel") -> list[tuple[tuple, str]]:
+    """(YAML path, feature key) for every policy feature the model asks the route servers for."""
+    pol = m.ix.policy
+    wanted = []
+    if pol.max_prefix_action == "block":
+        wanted.append((("ix", "policy", "max_prefix_action"), "max-prefix-block"))
+    for i, x in enumerate(m.members):
+        if x.max_prefix.action == "block" and x.route_server:
+            wanted.append((("members", i, "max_prefix", "action"), "max-prefix-block"))
+    return wanted
+
+
+def _daemon_gaps(m: "IxModel") -> list[Problem]:
+    """A route-server daemon asked for a feature it cannot implement: named with daemon and feature."""
+    out: list[Problem] = []
+    for path, feature in _requested_features(m):
+        lacking: dict[str, list[str]] = {}
+        for r in m.route_servers:
+            if capabilities.supports(r.daemon, feature) == "no":
+                lacking.setdefault(r.daemon, []).append(r.name)
+        for daemon, servers in lacking.items():
+            able = [d.name for d in all_daemons() if capabilities.supports(d.name, feature) != "no"]
+            why = (f"{get(daemon).title} route server(s) {', '.join(servers)} cannot implement "
+                   f"{capabilities.BY_KEY[feature].title.lower()} (feature {feature}): {capabilities.how(daemon, feature)}")
+            hint = f"choose another setting, or run the route server on {' or '.join(able) or 'another daemon'} (see docs/POLICY.md)"
+            out.append((path, why, hint, False))
     return out

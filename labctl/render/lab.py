@@ -6,14 +6,13 @@ Pure: the same plan and image give byte-identical output. Files are returned as 
 
 from __future__ import annotations
 
-import json
 import os
-from importlib.resources import files
 from pathlib import Path
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from labctl import daemons
 from labctl.plan import Node, Plan
 
 # Capabilities instead of --privileged: hosts without CAP_SYS_RESOURCE cannot run privileged
@@ -30,30 +29,17 @@ NODE_SYSCTLS = {
 }
 AUTHORIZED_KEYS = "ssh/authorized_keys"
 
-# Where each file goes inside the node, by its name in the node's config folder.
-NODE_PATHS = {
-    "network.sh": "/etc/labctl/network.sh",
-    "frr.conf": "/etc/frr/frr.conf",
-    "daemons": "/etc/frr/daemons",
-    "bird.conf": "/etc/bird/bird.conf",
-    # FRR route servers with ROAs: labctl's RTR cache and the ROA set it serves (docs/POLICY.md)
-    "rpki-rtr.py": "/etc/labctl/rpki-rtr.py",
-    "roas.json": "/etc/labctl/roas.json",
-}
-
-
-def bird_name(name: str) -> str:
-    """A BIRD identifier for a node name (letters, digits, '_'; must start with a letter)."""
-    return "m_" + name.replace("-", "_")
+# Where each file goes inside the node, by its name in the node's config folder: the network
+# script here, the daemons' config files from their modules.
+NODE_PATHS = {"network.sh": "/etc/labctl/network.sh",
+              **{name: path for d in daemons.all_daemons() for name, path in d.files.items()}}
 
 
 def _env() -> Environment:
     # auto_reload=False: templates do not change while labctl runs, so skip a stat() per render
-    env = Environment(loader=PackageLoader("labctl.render", "templates"), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
-                      auto_reload=False)
-    env.filters["bird_name"] = bird_name
-    return env
+    return Environment(loader=PackageLoader("labctl.render", "templates"), undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+                       auto_reload=False)
 
 
 _ENV = _env()
@@ -128,25 +114,10 @@ def render_node(plan: Plan, node: Node, members: dict[str, Node] | None = None) 
     probes = [f"{p.network_address + 1}/{p.max_prefixlen}" for p in node.prefixes]
     files = {"network.sh": _ENV.get_template("network.sh.j2").render(
         node=node, lan=plan.lan_prefixlen, probe_addresses=probes)}
-    role = "rs" if node.role == "route_server" else "member"
     ctx = {"node": node, "timers": ix.bgp, "bfd": _bfd(plan, node), "members": members,
            "connect_retry": ix.bgp.connect_retry, "policy": plan.policy}
-    rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
-    if node.daemon == "frr":
-        files["frr.conf"] = _ENV.get_template(f"frr-{role}.conf.j2").render(**ctx)
-        files["daemons"] = _ENV.get_template("daemons.j2").render(bfd=ctx["bfd"] is not None, rpki=rpki)
-        if rpki:
-            files.update(rpki_files(plan))
-    else:
-        files["bird.conf"] = _ENV.get_template(f"bird-{role}.conf.j2").render(**ctx)
+    files.update(daemons.get(node.daemon).render(plan, node, ctx))
     return files
-
-
-def rpki_files(plan: Plan) -> dict[str, str]:
-    """The RTR cache an FRR route server runs, and the ROA set it serves (rpki-client JSON)."""
-    roas = [{"prefix": str(r.prefix), "maxLength": r.max_length, "asn": f"AS{r.asn}"} for r in plan.policy.roas]
-    return {"rpki-rtr.py": files("labctl.policy").joinpath("rpki_rtr.py").read_text(),
-            "roas.json": json.dumps({"roas": roas}, indent=1) + "\n"}
 
 
 def render_lab(plan: Plan, image: str) -> dict[str, str]:

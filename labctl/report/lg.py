@@ -1,14 +1,12 @@
 """Human-readable looking-glass output from the raw daemon answers, with reject reasons explained.
 
 A route server tags every route its import policy rejects with RS:1101:<code> (docs/POLICY.md).
-BIRD keeps rejected routes apart (`import keep filtered`); FRR keeps them in its table, tagged,
-never best over an accepted path and never exported. Either way `explain` marks them and turns
+Some daemons keep rejected routes apart (BIRD: `import keep filtered`), others keep them in
+the table, tagged, never best and never exported (FRR). Either way `explain` marks them and turns
 the codes into words.
 """
 
 from __future__ import annotations
-
-import json
 
 from labctl.policy.data import LC_REJECT, REASON_BY_CODE
 
@@ -27,24 +25,6 @@ def explain(result: dict) -> dict:
                             for c in codes]
         route["rejected"] = bool(route.get("filtered")) or (result.get("role") == "route_server" and bool(codes))
     return result
-
-
-def _frr_paths(text: str) -> list[str]:
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return [text]
-    lines = []
-    for path in data.get("paths", []):
-        flags = [f for f in ("bestpath", "valid") if path.get(f) if f != "bestpath" or path[f].get("overall", True)]
-        hops = ", ".join(h.get("ip", "?") for h in path.get("nexthops", []))
-        comms = " ".join(filter(None, [(path.get("community") or {}).get("string", ""),
-                                       (path.get("largeCommunity") or {}).get("string", "")]))
-        lines.append(f"  AS path: {path.get('aspath', {}).get('string', '') or '(empty)'}\n"
-                     f"    next hop: {hops}  from: {path.get('peer', {}).get('peerId', '?')}"
-                     f"  {'best ' if 'bestpath' in flags else ''}{'valid' if 'valid' in flags else 'NOT valid'}"
-                     + (f"\n    communities: {comms}" if comms else ""))
-    return lines
 
 
 def _route_lines(route: dict) -> list[str]:
@@ -66,15 +46,7 @@ def _route_lines(route: dict) -> list[str]:
 
 def render_lg(result: dict) -> str:
     head = f"{result['node']} ({result['daemon']}): {result['prefix']}"
-    routes = result.get("routes")
-    if routes is None:  # a result from before routes were parsed
-        if result["daemon"] == "frr":
-            paths = _frr_paths(result.get("paths", ""))
-            body = "\n".join(paths) if paths else "  no path: not received, or rejected by import policy"
-            return f"{head}\naccepted paths:\n{body}"
-        accepted = result.get("paths", "").strip() or "  none"
-        filtered = result.get("filtered", "").strip() or "  none"
-        return f"{head}\naccepted paths:\n{accepted}\nfiltered (rejected by import policy):\n{filtered}"
+    routes = result.get("routes") or []
     accepted = [r for r in routes if not r.get("rejected")]
     rejected = [r for r in routes if r.get("rejected")]
     out = [head, "accepted:"]

@@ -13,11 +13,11 @@ import subprocess
 import time
 from functools import lru_cache
 
+from labctl import daemons
+from labctl.daemons.base import ACTIONS
 from labctl.errors import LabctlError
 from labctl.runtime.clab import container_name
 from labctl.runtime.images import client
-
-FRR_INIT = "/usr/lib/frr/frrinit.sh"
 
 
 @lru_cache(maxsize=256)
@@ -62,21 +62,9 @@ def unpause_node(lab: str, node: str) -> float:
 
 def daemon_action(lab: str, node: str, daemon: str, action: str) -> float:
     """stop (graceful: peers get a NOTIFICATION), kill (crash), start, restart."""
-    scripts = {
-        ("bird", "stop"): "birdc down >/dev/null",
-        ("bird", "kill"): "pkill -9 -x bird",
-        ("bird", "start"): "bird -c /etc/bird/bird.conf",
-        ("bird", "restart"): "birdc down >/dev/null; while pgrep -x bird >/dev/null; do sleep 0.05; done; "
-                             "bird -c /etc/bird/bird.conf",
-        ("frr", "stop"): f"{FRR_INIT} stop >/dev/null",
-        ("frr", "kill"): "pkill -9 -x watchfrr; pkill -9 -x bgpd",
-        ("frr", "start"): f"{FRR_INIT} start >/dev/null",
-        ("frr", "restart"): f"{FRR_INIT} restart >/dev/null",
-    }
-    try:
-        script = scripts[(daemon, action)]
-    except KeyError:
-        raise LabctlError(f"no '{action}' action for daemon {daemon}") from None
+    if action not in ACTIONS:
+        raise LabctlError(f"no '{action}' action for a routing daemon", f"actions: {', '.join(ACTIONS)}")
+    script = daemons.get(daemon).control_script(action)
     return _exec_timed(lab, node, script)
 
 

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
+from labctl import daemons
+from labctl.automation.tasks import is_router
 from labctl.errors import LabctlError
 from labctl.automation.observe import collect_observers, start_observers
 from labctl.lab import Lab, apply_trunk_attributes, collect, trunk_port, wait_converged
 from labctl.plan import Plan
-from labctl.render.lab import bird_name
 from labctl.runtime import faults, host
 from labctl.scenarios.events import Event, ProbeResult, parse_daemon_log, parse_fping, parse_route_monitor
 from labctl.scenarios.spec import Scenario
@@ -262,12 +263,13 @@ def detection_window(plan: Plan, detection: str, broken: list | None = None) -> 
             return None
         detection = "bfd" if any(s.bfd for s in broken) else "hold-timer"
     if detection == "hold-timer":
-        # The last KEEPALIVE left up to K before the fault, so expiry lies in [H - K, H]. BIRD
-        # randomises its hold timer to 75-100 % of H (RFC 4271 jitter), so with a BIRD route
-        # server the window opens at 0.75 H - K.
+        # The last KEEPALIVE left up to K before the fault, so expiry lies in [H - K, H]. Some
+        # daemons jitter their hold timer (BIRD: 75-100 % of H, RFC 4271): the window opens at
+        # the earliest any end of a broken session may expire.
         ends = {x for b in broken for x in (b.node, b.peer)} if broken else {r.name for r in plan.model.route_servers}
-        bird = any(plan.nodes[n].daemon == "bird" for n in ends if n in plan.nodes)
-        low = (0.75 * t.hold if bird else t.hold) - t.keepalive
+        floor = min((daemons.get(plan.nodes[n].daemon).hold_timer_floor for n in ends
+                     if n in plan.nodes and plan.nodes[n].role != "switch"), default=1.0)
+        low = floor * t.hold - t.keepalive
         return low - SLACK_BEFORE, t.hold + SLACK_AFTER
     if detection == "bfd":
         bfd = plan.model.ix.bfd
@@ -304,10 +306,12 @@ def _mismatch(want: dict[str, set[str]], rib: dict[str, set[str]], own: dict[str
 
 
 def _peer_names(plan: Plan, node: str) -> dict[str, str]:
+    """The node's daemon's keys for its sessions (addresses, protocol names) -> "peer (afi)"."""
+    daemon = daemons.get(plan.nodes[node].daemon)
     names = {}
     for s in plan.nodes[node].sessions:
         names[s.peer_address] = f"{s.peer} ({s.afi})"
-        names[f"{bird_name(s.peer)}_{s.afi}"] = f"{s.peer} ({s.afi})"
+        names[daemon.session_key(s.peer, s.peer_address, s.afi)] = f"{s.peer} ({s.afi})"
     return names
 
 
@@ -391,7 +395,7 @@ def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> Scenari
             base.down_sessions[:3] + [f"{m} lacks routes" for m in base.missing_routes][:3])
         return result
 
-    routers = nr.filter(filter_func=lambda h: h.data["daemon"] in ("frr", "bird"))
+    routers = nr.filter(filter_func=is_router)
     probes_by_node: dict[str, list[tuple[str, str, str, bool]]] = {}
     for src, dst, strict in fp.probes:
         probes_by_node.setdefault(src, []).append((_probe_address(plan, src), _probe_address(plan, dst), dst, strict))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from ipaddress import ip_network
 
+from labctl import daemons
+
 
 @dataclass(frozen=True)
 class Event:
@@ -26,40 +28,13 @@ def _epoch(text: str, fmt: str) -> float:
     return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp()
 
 
-# FRR: 2026/11/26 01:50:44.677489 BGP: [PXVXG-TFNNT] %ADJCHANGE: neighbor 192.0.2.1(Unknown) in vrf default Down ...
-_FRR_ADJ = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) BGP: (?:\[[^\]]*\] )?%ADJCHANGE: neighbor (\S+?)\(.*?\) "
-                      r"in vrf \S+ (Up|Down)(.*)$")
-# BIRD: 2026-11-26 01:50:44.676882 <TRACE> m_kibinet_ipv4: State changed to stop
-_BIRD_STATE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) <\w+> (\S+): State changed to (\w+)")
-
-
 def parse_daemon_log(node: str, daemon: str, text: str, peer_names: dict[str, str] | None = None) -> list[Event]:
-    """Session state changes. `peer_names` maps a BIRD protocol or a peer address to a node name."""
+    """Session state changes from a daemon's log (its module knows the format). `peer_names` maps
+    the daemon's session keys (a peer address, a BIRD protocol) to names for the report."""
     peer_names = peer_names or {}
-    events = []
-    bird_state: dict[str, str] = {}  # protocol -> "up"/"down": one event per real transition
-    for line in text.splitlines():
-        if daemon == "frr":
-            m = _FRR_ADJ.match(line)
-            if m:
-                peer = peer_names.get(m.group(2), m.group(2))
-                kind = "session-up" if m.group(3) == "Up" else "session-down"
-                events.append(Event(_epoch(m.group(1), "%Y/%m/%d %H:%M:%S.%f"), node, kind, peer, m.group(4).strip()))
-        else:
-            m = _BIRD_STATE.match(line)
-            # BIRD leaves Established to "stop" (shut down) or straight to "start" (hold timer, errors)
-            if not m or m.group(3) not in ("up", "stop", "start"):
-                continue
-            if peer_names and m.group(2) not in peer_names:
-                continue  # device, kernel, static: not BGP sessions
-            state = "up" if m.group(3) == "up" else "down"
-            # a drop logs stop then start, a daemon start logs start: only up <-> down counts
-            if bird_state.get(m.group(2)) == state:
-                continue
-            bird_state[m.group(2)] = state
-            peer = peer_names.get(m.group(2), m.group(2))
-            events.append(Event(_epoch(m.group(1), "%Y-%m-%d %H:%M:%S.%f"), node, f"session-{state}", peer))
-    return events
+    changes = daemons.get(daemon).parse_log(text, set(peer_names) or None)
+    return [Event(c.t, node, "session-up" if c.up else "session-down", peer_names.get(c.peer, c.peer), c.detail)
+            for c in changes]
 
 
 # [2026-11-26T01:50:05.311305] Deleted 198.19.0.0/24 nhid 12 via 192.0.2.4 dev eth1 proto bgp metric 20

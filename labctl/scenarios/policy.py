@@ -27,14 +27,15 @@ from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Callable, Iterable
 
-from labctl.automation.policy import clear_sessions, collect_routes, inject, resources, restore, session_detail
-from labctl.automation.routes import Route
+from labctl import daemons
+from labctl.automation.policy_tasks import clear_sessions, collect_routes, inject, resources, restore, session_detail
+from labctl.automation.tasks import is_router
+from labctl.daemons.records import Route
 from labctl.errors import LabctlError
 from labctl.lab import Lab, convergence_timeout, wait_converged
 from labctl.plan import Plan
 from labctl.policy import data
 from labctl.policy.build import MemberPolicy, RsPolicy
-from labctl.render.lab import bird_name
 
 Net = IPv4Network | IPv6Network
 AFIS = ("ipv4", "ipv6")
@@ -48,7 +49,7 @@ STEERING_CASES = ("do-not-announce-to", "announce-only-to", "prepend-to", "grace
 INTENT = {"bogon": 2, "too-specific": 13, "hijack": 12, "first-as": 6, "next-hop": 5, "rpki-invalid": 14,
           "transit-leak": 8, "reserved-asn": 7, "as-path-too-long": 1, "blackhole-not-enabled": 16}
 # what only an FRR member can announce (BIRD always puts its own ASN first towards an eBGP peer)
-FRR_ONLY = {"first-as"}
+SPOOF_CASES = {"first-as"}  # need a member whose daemon can originate a path not starting with its ASN
 
 
 def _quiet(_: str) -> None:
@@ -125,6 +126,10 @@ class _Allocator:
         return None
 
 
+def _spoofs(daemon: str) -> bool:
+    return daemons.get(daemon).can_spoof_first_as
+
+
 def _origin_free(policy: RsPolicy, m: MemberPolicy) -> Callable[[Net], bool]:
     """A prefix on which the member's own announcement is RPKI valid or not found, and not a bogon."""
     return lambda net: not policy.is_bogon(net) and policy.rpki_state(net, m.asn) != "invalid"
@@ -164,7 +169,7 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
     # attackers: one of each daemon when the lab has them, the most room first
     if attackers is None:
         attackers = []
-        for daemon in ("frr", "bird"):
+        for daemon in sorted({n.daemon for n in clients}, key=lambda d: (not _spoofs(d), d)):
             pool = [n for n in clients if n.daemon == daemon and n.name != steerer]
             if pool:
                 attackers.append(max(pool, key=lambda n: (not policy.members[n.name].blackhole, room(n.name), n.name)).name)
@@ -174,25 +179,26 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
     if unknown:
         raise LabctlError(f"not a route-server member: {', '.join(unknown)}", f"members: {', '.join(policy.members)}")
 
-    # cases per attacker: FRR-only cases to an FRR attacker, the rest shared out in order
-    frr = [a for a in attackers if plan.nodes[a].daemon == "frr"]
+    # cases per attacker: spoofing cases to an attacker whose daemon can, the rest shared out in order
+    spoofers = [a for a in attackers if _spoofs(plan.nodes[a].daemon)]
     assign: dict[str, str] = {}
     for case in HOSTILE_CASES:
-        if case in FRR_ONLY:
-            if frr:
-                assign[case] = frr[0]
+        if case in SPOOF_CASES:
+            if spoofers:
+                assign[case] = spoofers[0]
             else:
-                skipped += [{"case": case, "afi": afi, "why": "needs an FRR member as attacker"} for afi in AFIS]
+                able = [d.name for d in daemons.all_daemons() if d.can_spoof_first_as]
+                skipped += [{"case": case, "afi": afi, "why": f"needs an attacker on {' or '.join(able)}"} for afi in AFIS]
             continue
         pool = [a for a in attackers if not (case == "blackhole-not-enabled" and policy.members[a].blackhole)]
         if not pool:
             skipped += [{"case": case, "afi": afi, "why": "every attacker may blackhole"} for afi in AFIS]
             continue
-        # BIRD attackers take the prefix cases, FRR attackers the path and next-hop cases
-        bird = [a for a in pool if plan.nodes[a].daemon == "bird"]
-        frr_pool = [a for a in pool if plan.nodes[a].daemon == "frr"]
+        # attackers that cannot spoof take the prefix cases, spoofers the path and next-hop cases
+        plain = [a for a in pool if not _spoofs(plan.nodes[a].daemon)]
+        spoof_pool = [a for a in pool if _spoofs(plan.nodes[a].daemon)]
         prefix_case = case in ("bogon", "too-specific", "hijack", "rpki-invalid", "blackhole-not-enabled")
-        assign[case] = (bird if prefix_case and bird else frr_pool if not prefix_case and frr_pool else pool)[0]
+        assign[case] = (plain if prefix_case and plain else spoof_pool if not prefix_case and spoof_pool else pool)[0]
 
     for afi in AFIS:
         lo, hi = policy.lengths[afi]
@@ -317,7 +323,7 @@ def build_spec(plan: Plan, attackers: list[str] | None = None, steerer: str | No
 
     flooder, flood_prefixes = None, {}
     if flood:
-        pool = sorted(attackers, key=lambda a: (plan.nodes[a].daemon != "bird", a))
+        pool = sorted(attackers, key=lambda a: (_spoofs(plan.nodes[a].daemon), a))
         flooder = pool[0] if pool else None
         if flooder:
             fm = policy.members[flooder]
@@ -346,96 +352,6 @@ def _reverse_subnets(space: Net, length: int) -> Iterable[Net]:
     while addr >= bottom:
         yield cls((addr, length))
         addr -= step
-
-
-# ---------------------------------------------------------------------------------- injections
-
-def frr_injection(plan: Plan, member: str, anns: list[Announcement], flood: dict[str, list[str]] | None = None) -> str:
-    """vtysh config for an FRR member: originate the routes and set their attributes on export."""
-    node = plan.nodes[member]
-    own = node.asn
-    no_prepend = any(a.as_path[0] != own for a in anns)
-    rs_peers = [s for s in node.sessions if s.kind == "route-server"]
-    lines = ["! labctl policy scenario: hostile and steered announcements (removed by frr-reload)"]
-    by_afi = {afi: [a for a in anns if a.afi == afi] for afi in AFIS}
-    flood = flood or {}
-    for afi, kw in (("ipv4", "ip"), ("ipv6", "ipv6")):
-        for a in by_afi[afi]:
-            lines.append(f"{kw} route {a.prefix} blackhole")
-        for p in flood.get(afi, []):
-            lines.append(f"{kw} route {p} blackhole")
-    lines.append(f"router bgp {own}")
-    for afi in AFIS:
-        lines.append(f" address-family {afi} unicast")
-        for a in by_afi[afi]:
-            lines.append(f"  network {a.prefix}")
-        for p in flood.get(afi, []):
-            lines.append(f"  network {p}")
-        if no_prepend:  # BGP would put our own ASN first: a route-server client session does not
-            lines += [f"  neighbor {s.peer_address} route-server-client" for s in rs_peers if s.afi == afi]
-        lines.append(" exit-address-family")
-    lines.append("exit")
-    for afi, kw in (("ipv4", "ip"), ("ipv6", "ipv6")):
-        AFI = afi.upper()
-        items = by_afi[afi]
-        if not items and not flood.get(afi):
-            if no_prepend:
-                lines += [f"route-map EXPORT-{AFI} permit 10", f" set as-path prepend {own}", "exit"]
-            continue
-        seq = 5
-        for a in items:
-            lines.append(f"{kw} prefix-list LABCTL-SCENARIO-{AFI} seq {seq} permit {a.prefix}")
-            seq += 5
-        for p in flood.get(afi, []):
-            lines.append(f"{kw} prefix-list LABCTL-SCENARIO-{AFI} seq {seq} permit {p}")
-            seq += 5
-        for i, a in enumerate(items, start=1):
-            lines.append(f"{kw} prefix-list LABCTL-SC-{AFI}-{i} seq 5 permit {a.prefix}")
-            lines.append(f"route-map LABCTL-SCENARIO-{AFI} permit {i * 10}")
-            lines.append(f" match {kw} address prefix-list LABCTL-SC-{AFI}-{i}")
-            prepend = a.as_path if no_prepend else a.as_path[1:]
-            if prepend:
-                lines.append(f" set as-path prepend {' '.join(map(str, prepend))}")
-            if a.next_hop != str(getattr(node, afi)):
-                lines.append(f" set ip next-hop {a.next_hop}" if afi == "ipv4" else f" set ipv6 next-hop global {a.next_hop}")
-            if a.communities:
-                lines.append(f" set community {' '.join(f'{x}:{y}' for x, y in a.communities)} additive")
-            if a.large:
-                lines.append(f" set large-community {' '.join(f'{x}:{y}:{z}' for x, y, z in a.large)} additive")
-            lines.append("exit")
-        lines.append(f"route-map LABCTL-SCENARIO-{AFI} permit 60000")
-        if no_prepend:
-            lines.append(f" set as-path prepend {own}")
-        lines.append("exit")
-        lines += [f"route-map EXPORT-{AFI} permit 5", f" match {kw} address prefix-list LABCTL-SCENARIO-{AFI}",
-                  f" call LABCTL-SCENARIO-{AFI}", "exit"]
-        if no_prepend:
-            lines += [f"route-map EXPORT-{AFI} permit 10", f" set as-path prepend {own}", "exit"]
-    return "\n".join(lines) + "\n"
-
-
-def bird_injection(config: str, member_asn: int, anns: list[Announcement], flood: dict[str, list[str]] | None = None,
-                   own_address: dict[str, str] | None = None) -> str:
-    """The member's own bird.conf with the routes added to its `own_<afi>` static protocols."""
-    flood = flood or {}
-    for afi in AFIS:
-        routes = []
-        for a in (x for x in anns if x.afi == afi):
-            if a.as_path[0] != member_asn:
-                raise LabctlError(f"a BIRD member cannot announce a path starting with AS{a.as_path[0]}",
-                                  "give the first-as case to an FRR member")
-            stmts = [f"bgp_path.prepend({asn});" for asn in reversed(a.as_path[1:])]
-            stmts += [f"bgp_community.add(({x}, {y}));" for x, y in a.communities]
-            stmts += [f"bgp_large_community.add(({x}, {y}, {z}));" for x, y, z in a.large]
-            third_party = own_address and a.next_hop != own_address[afi]
-            how = f"via {a.next_hop}" if third_party else "blackhole"
-            routes.append(f"  route {a.prefix} {how}" + (f" {{ {' '.join(stmts)} }};" if stmts else ";"))
-        routes += [f"  route {p} blackhole;" for p in flood.get(afi, [])]
-        pattern = re.compile(rf"(protocol static own_{afi} \{{\n\s*{afi}[^\n]*\n)")
-        if not pattern.search(config):
-            raise LabctlError(f"cannot inject into this BIRD member: no 'protocol static own_{afi}' in its config")
-        config = pattern.sub(lambda m: m.group(1) + "".join(r + "\n" for r in routes), config, count=1)
-    return "# labctl policy scenario: hostile and steered announcements (birdc configure of bird.conf removes them)\n" + config
 
 
 # ---------------------------------------------------------------------------------- results
@@ -498,7 +414,8 @@ class _View:
             by_addr[str(n.ipv4)] = n.name
             by_addr[str(n.ipv6)] = n.name
             for afi in AFIS:
-                by_proto[f"{bird_name(n.name)}_{afi}"] = n.name
+                for d in daemons.all_daemons():  # how each daemon's output names a session to n
+                    by_proto[d.session_key(n.name, str(getattr(n, afi)), afi)] = n.name
         self.index: dict[tuple[str, str], list[tuple[str, Route]]] = {}
         for node, rs in routes.items():
             for r in rs:
@@ -511,10 +428,6 @@ class _View:
 
     def paths(self, node: str, prefix: str, source: str | None = None) -> list[Route]:
         return [r for src, r in self.index.get((node, prefix), []) if source is None or src == source]
-
-
-def _rejected(daemon: str, route: Route, rs_asn: int) -> bool:
-    return route.filtered if daemon == "bird" else bool(route.reasons(rs_asn))
 
 
 def evaluate(plan: Plan, spec: Spec, view: _View) -> list[CaseResult]:
@@ -537,7 +450,7 @@ def evaluate(plan: Plan, spec: Spec, view: _View) -> list[CaseResult]:
                     observed, ok = "never reached the route server", False
                 else:
                     reasons = tuple(route.reasons(rs_asn))
-                    rejected = _rejected(rs.daemon, route, rs_asn)
+                    rejected = route.rejected(rs_asn)
                     observed = (f"{'rejected' if rejected else 'ACCEPTED'}: {_reason_names(reasons)}"
                                 + (f"; LEAKED to {', '.join(leaks)}" if leaks else "; reaches no member"))
                     ok = rejected and reasons == a.expected_reasons and not leaks
@@ -552,7 +465,7 @@ def evaluate(plan: Plan, spec: Spec, view: _View) -> list[CaseResult]:
             if route is None:
                 problems.append("never reached the route server")
             else:
-                if _rejected(rs.daemon, route, rs_asn):
+                if route.rejected(rs_asn):
                     problems.append(f"rejected on the route server: {_reason_names(route.reasons(rs_asn))}")
                 if a.case == "graceful-shutdown" and route.local_pref != 0:
                     problems.append(f"LOCAL_PREF on the route server is {route.local_pref}, not 0")
@@ -596,7 +509,7 @@ def evaluate(plan: Plan, spec: Spec, view: _View) -> list[CaseResult]:
                     continue
                 problems = []
                 for p in prefixes:
-                    got = [r for r in view.paths(rs.name, p, origin.name) if not _rejected(rs.daemon, r, rs_asn)]
+                    got = [r for r in view.paths(rs.name, p, origin.name) if not r.rejected(rs_asn)]
                     if not got:
                         problems.append(f"{p} not accepted on the route server")
                     for m in members:
@@ -646,7 +559,7 @@ def _run(nr, task, **kwargs) -> dict:
 
 
 def _routers(nr):
-    return nr.filter(filter_func=lambda h: h.data["daemon"] in ("frr", "bird"))
+    return nr.filter(filter_func=is_router)
 
 
 def _sample_resources(nr, plan: Plan) -> dict[str, dict]:
@@ -701,9 +614,7 @@ def run_policy_scenario(lab: Lab, nr=None, progress: Progress = _quiet, attacker
         for member in sorted({a.member for a in spec.announcements}):
             anns = [a for a in spec.announcements if a.member == member]
             node = plan.nodes[member]
-            text = (frr_injection(plan, member, anns) if node.daemon == "frr" else
-                    bird_injection(files[member]["bird.conf"], node.asn, anns,
-                                   own_address={"ipv4": str(node.ipv4), "ipv6": str(node.ipv6)}))
+            text = daemons.get(node.daemon).injection(plan, node, anns, {}, files[member])
             injected.append(member)
             _run(nr.filter(filter_func=lambda h, m=member: h.name == m), inject, text=text)
         t = phase("inject", t)
@@ -769,9 +680,8 @@ def _flood(lab: Lab, nr, spec: Spec, timeout: float, injected: list[str], progre
     node = plan.nodes[f]
     action = fm.max_prefix_action
     files = lab.node_files()
-    text = (frr_injection(plan, f, [], spec.flood) if node.daemon == "frr" else
-            bird_injection(files[f]["bird.conf"], node.asn, [], spec.flood))
-    peers = {str(getattr(node, afi)): f"{bird_name(f)}_{afi}" for afi in AFIS}
+    text = daemons.get(node.daemon).injection(plan, node, [], spec.flood, files[f])
+    peers = {str(getattr(node, afi)): f for afi in AFIS}
     servers = nr.filter(filter_func=lambda h: h.data["role"] == "route_server")
     before = _run(servers, session_detail, peers=peers)
     injected.append(f)

@@ -1,4 +1,4 @@
-"""labctl.automation.parse on output captured from FRR 8.4.4 and BIRD 2.0.12 (the lab node image).
+"""The daemons' session and table parsers (labctl.daemons.frr / .bird) on output captured from FRR 8.4.4 and BIRD 2.0.12 (the lab node image).
 
 Fixtures (tests/fixtures/daemon-output/, see its README.md):
 - *-rs-*: a running policy lab (route servers rs1 = BIRD, rs2 = FRR; members alpha, beta, mallory,
@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from labctl.automation.parse import (
-    BgpSession,
-    parse_bird_protocols,
-    parse_bird_routes,
-    parse_frr_routes,
-    parse_frr_summary,
-)
+from labctl.daemons.bird import parse_protocols as parse_bird_protocols
+from labctl.daemons.bird import parse_route_prefixes as parse_bird_routes
+from labctl.daemons.frr import parse_route_prefixes as parse_frr_routes
+from labctl.daemons.frr import parse_summary as parse_frr_summary
+from labctl.daemons.records import BgpSession
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "daemon-output"
 

@@ -17,10 +17,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labctl.automation.routes import Route, parse_bird_routes, parse_frr_prefix, parse_frr_table
+from labctl.daemons.bird import bird_injection
+from labctl.daemons.bird import parse_routes as parse_bird_routes
+from labctl.daemons.frr import frr_injection
+from labctl.daemons.frr import parse_prefix as parse_frr_prefix
+from labctl.daemons.frr import parse_table as parse_frr_table
+from labctl.daemons.records import Route
 from labctl.model.load import ModelErrors, load, load_text
 from labctl.plan import build_plan
-from labctl.policy import capabilities, data
+from labctl.daemons import capabilities
+from labctl.policy import data
 from labctl.policy.regex import ranges_regex, subtract
 from labctl.policy.rpki_rtr import Cache, serve
 from labctl.render import render_lab
@@ -30,10 +36,8 @@ from labctl.scenarios.policy import (
     INTENT,
     STEERING_CASES,
     _View,
-    bird_injection,
     build_spec,
     evaluate,
-    frr_injection,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -352,7 +356,7 @@ def test_spec_covers_every_case_with_one_reason_each(plan):
 
 def test_injections_render(plan):
     spec = build_spec(plan)
-    mallory = frr_injection(plan, "mallory", [a for a in spec.announcements if a.member == "mallory"])
+    mallory = frr_injection(plan.nodes["mallory"], [a for a in spec.announcements if a.member == "mallory"])
     assert " neighbor 192.0.2.1 route-server-client" in mallory  # the first-as case: no own ASN prepended
     assert "set as-path prepend 65551 64498" in mallory and "set ip next-hop 192.0.2.3" in mallory
     assert "route-map EXPORT-IPV4 permit 10\n set as-path prepend 64498" in mallory  # its legitimate routes keep it

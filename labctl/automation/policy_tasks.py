@@ -1,0 +1,71 @@
+"""Nornir tasks of the route-server policy scenario: inject announcements into members, restore
+them, and read routes, sessions and resource use from route servers and members.
+
+Injections change only the running state (how, is the node's daemon's business); the rendered
+config on disk stays untouched, so restoring is reloading it.
+"""
+
+from __future__ import annotations
+
+from nornir.core.task import Result, Task
+
+from labctl.automation.tasks import node_daemon, node_shell
+
+RTR_PIDFILE = "/run/labctl-rpki-rtr.pid"  # an RPKI cache on the node counts as the daemon's
+
+
+def inject(task: Task, text: str) -> Result:
+    """Load the daemon's injection text (labctl.daemons: Daemon.injection), checked first."""
+    node_daemon(task).inject(node_shell(task), text)
+    return Result(host=task.host, changed=True, result="injected")
+
+
+def restore(task: Task) -> Result:
+    """Back to the config on disk: whatever a scenario injected is removed."""
+    node_daemon(task).restore(node_shell(task))
+    return Result(host=task.host, changed=True, result="restored")
+
+
+def collect_routes(task: Task) -> Result:
+    """Every path the node holds (route servers: also the ones their filters rejected)."""
+    routes = node_daemon(task).collect_routes(node_shell(task), task.host.data["role"] == "route_server")
+    return Result(host=task.host, result=routes)
+
+
+def session_detail(task: Task, peers: dict[str, str]) -> Result:
+    """State and the last error of chosen sessions. peers: peer address -> peer node name."""
+    sh, daemon = node_shell(task), node_daemon(task)
+    out = {}
+    for address, peer in peers.items():
+        key = daemon.session_key(peer, address, "ipv6" if ":" in address else "ipv4")
+        out[address] = daemon.session_detail(sh, key, address)
+    return Result(host=task.host, result=out)
+
+
+def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
+    """Re-open sessions a max-prefix action shut. peers: peer address -> peer node name."""
+    sh, daemon = node_shell(task), node_daemon(task)
+    for address, peer in peers.items():
+        daemon.reopen_session(sh, daemon.session_key(peer, address, "ipv6" if ":" in address else "ipv4"), address)
+    return Result(host=task.host, changed=True, result="cleared")
+
+
+def resources(task: Task) -> Result:
+    """Resident memory and CPU time (user + system) of the routing daemons, the RPKI cache included."""
+    sh, daemon = node_shell(task), node_daemon(task)
+    cmd = (f"for p in $(pgrep -x '{daemon.processes}') $(cat {RTR_PIDFILE} 2>/dev/null); do "
+           "echo $p $(cut -d' ' -f14,15,24 /proc/$p/stat) $(cat /proc/$p/comm); done; getconf CLK_TCK; getconf PAGESIZE")
+    _, out = sh.run(cmd, check=False)
+    lines = out.strip().splitlines()
+    tick, page = int(lines[-2]), int(lines[-1])
+    procs: dict[str, dict] = {}
+    for line in lines[:-2]:
+        parts = line.split()
+        if len(parts) != 5 or not parts[0].isdigit():
+            continue
+        name = "rpki-rtr" if parts[4].startswith("python") else parts[4]
+        procs[name] = {"rss_kb": int(parts[3]) * page // 1024, "cpu_seconds": (int(parts[1]) + int(parts[2])) / tick}
+    return Result(host=task.host, result={
+        "rss_kb": sum(p["rss_kb"] for p in procs.values()),
+        "cpu_seconds": round(sum(p["cpu_seconds"] for p in procs.values()), 2),
+        "processes": procs})

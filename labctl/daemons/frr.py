@@ -1,0 +1,364 @@
+"""FRR (bgpd + zebra, bfdd where BFD is on): member and route-server configs, frr-reload, vtysh."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import datetime, timezone
+from importlib.resources import files as package_files
+from typing import TYPE_CHECKING
+
+from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, template_env
+from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
+
+if TYPE_CHECKING:
+    from labctl.plan import Node, Plan
+
+INIT = "/usr/lib/frr/frrinit.sh"
+RELOAD = "/usr/lib/frr/frr-reload.py"
+CONF = "/etc/frr/frr.conf"
+DAEMONS = "/etc/frr/daemons"
+INJECT = "/tmp/labctl-scenario-frr.conf"
+# labctl's RTR cache on FRR route servers with ROAs (docs/POLICY.md)
+RTR_PORT = 3323
+RTR_PIDFILE = "/run/labctl-rpki-rtr.pid"
+RTR_LOG = "/var/log/labctl-rpki-rtr.log"
+RTR_SCRIPT = "/etc/labctl/rpki-rtr.py"
+ROAS = "/etc/labctl/roas.json"
+AFIS = ("ipv4", "ipv6")
+
+# FRR prints well-known communities by name (RFC 1997, 7999, 8326, ...)
+WELL_KNOWN = {
+    "graceful-shutdown": (65535, 0), "gracefulShutdown": (65535, 0),
+    "accept-own": (65535, 1), "llgr-stale": (65535, 6), "no-llgr": (65535, 7),
+    "blackhole": (65535, 666), "no-export": (65535, 65281), "noExport": (65535, 65281),
+    "no-advertise": (65535, 65282), "noAdvertise": (65535, 65282),
+    "local-AS": (65535, 65283), "localAs": (65535, 65283), "no-peer": (65535, 65284), "noPeer": (65535, 65284),
+}
+
+# 2026/11/26 01:50:44.677489 BGP: [PXVXG-TFNNT] %ADJCHANGE: neighbor 192.0.2.1(Unknown) in vrf default Down ...
+_ADJCHANGE = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) BGP: (?:\[[^\]]*\] )?%ADJCHANGE: neighbor (\S+?)\(.*?\) "
+                        r"in vrf \S+ (Up|Down)(.*)$")
+
+
+# ---------------------------------------------------------------------------------- parsers (pure)
+
+def parse_summary(text: str) -> list[BgpSession]:
+    """`show bgp summary json`: one session per peer, in its own address family."""
+    data = json.loads(text or "{}")
+    sessions = []
+    for family_key, afi in (("ipv4Unicast", "ipv4"), ("ipv6Unicast", "ipv6")):
+        for address, peer in (data.get(family_key) or {}).get("peers", {}).items():
+            if afi_of(address) != afi:
+                continue  # labctl activates each session in its own family only
+            sessions.append(BgpSession(
+                address, afi, peer.get("state", "Unknown"),
+                received=int(peer.get("pfxRcd", 0) or 0), accepted=int(peer.get("pfxRcd", 0) or 0),
+                sent=int(peer.get("pfxSnt", 0) or 0), uptime=str(peer.get("peerUptime", "")),
+                description=peer.get("desc", ""),
+            ))
+    return sessions
+
+
+def parse_route_prefixes(text: str) -> list[str]:
+    """`show bgp <afi> unicast json`: the prefixes in the table."""
+    data = json.loads(text or "{}")
+    return sorted((data.get("routes") or {}).keys())
+
+
+def _community(text: str) -> tuple[int, int] | None:
+    if text in WELL_KNOWN:
+        return WELL_KNOWN[text]
+    m = re.fullmatch(r"(\d+):(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def parse_table(text: str) -> list[Route]:
+    """`show bgp <afi> unicast json detail`: every path with its attributes."""
+    data = json.loads(text or "{}")
+    out = []
+    for prefix, entries in (data.get("routes") or {}).items():
+        for path in entries:
+            if "aspath" not in path and "peer" not in path:
+                continue  # the per-prefix header
+            out.append(_path(prefix, path))
+    return out
+
+
+def parse_prefix(text: str) -> list[Route]:
+    """`show bgp <afi> unicast PREFIX json`: the paths of one prefix."""
+    data = json.loads(text or "{}")
+    prefix = data.get("prefix")
+    return [_path(prefix, p) for p in data.get("paths", [])] if prefix else []
+
+
+def _path(prefix: str, path: dict) -> Route:
+    aspath: list[int] = []
+    for seg in (path.get("aspath") or {}).get("segments", []):
+        aspath += [int(a) for a in seg.get("list", [])]
+    if not aspath:
+        aspath = [int(a) for a in re.findall(r"\d+", (path.get("aspath") or {}).get("string", "") or "")]
+    hops = path.get("nexthops") or []
+    nh = next((h.get("ip", "") for h in hops if h.get("scope", "global") == "global"), hops[0].get("ip", "") if hops else "")
+    comms = [c for c in (_community(t) for t in ((path.get("community") or {}).get("string", "") or "").split()) if c]
+    large = [tuple(int(x) for x in t.split(":")) for t in (path.get("largeCommunity") or {}).get("list", [])]
+    best = path.get("bestpath", {}).get("overall", False) if isinstance(path.get("bestpath"), dict) else bool(path.get("bestpath"))
+    peer = path.get("peer") or {}
+    return Route(prefix, afi_of(prefix), peer.get("peerId", ""), aspath, nh, comms,  # type: ignore[arg-type]
+                 large, path.get("locPrf", path.get("localpref")), best, peer_name=peer.get("hostname", ""))
+
+
+def json_documents(text: str) -> list[dict]:
+    """vtysh with several `-c ... json` prints the documents one after another."""
+    docs, pos, dec = [], 0, json.JSONDecoder()
+    text = text.strip()
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        doc, pos = dec.raw_decode(text, pos)
+        docs.append(doc)
+    return docs
+
+
+def parse_neighbor(text: str, address: str) -> dict:
+    """`show bgp neighbors ADDRESS json` -> state, last reset reason, accepted prefixes, resets."""
+    try:
+        data = json.loads(text or "{}").get(address, {})
+    except ValueError:
+        data = {}
+    afi = "ipv6Unicast" if afi_of(address) == "ipv6" else "ipv4Unicast"
+    return {
+        "state": data.get("bgpState", "unknown"),
+        "reason": " ".join(str(data.get(k, "")) for k in ("lastResetDueTo", "lastNotificationReason") if data.get(k)),
+        "received": (data.get("addressFamilyInfo", {}).get(afi, {}) or {}).get("acceptedPrefixCounter", 0),
+        "resets": data.get("connectionsDropped", 0),
+    }
+
+
+def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
+    out = []
+    for line in text.splitlines():
+        m = _ADJCHANGE.match(line)
+        if m:
+            t = datetime.strptime(m.group(1), "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+            out.append(SessionChange(t, m.group(3) == "Up", m.group(2), m.group(4).strip()))
+    return out
+
+
+# ---------------------------------------------------------------------------------- the daemon
+
+class Frr(Daemon):
+    name = "frr"
+    title = "FRR"
+    files = {"frr.conf": CONF, "daemons": DAEMONS, "rpki-rtr.py": RTR_SCRIPT, "roas.json": ROAS}
+    log_path = "/var/log/frr/frr.log"
+    cli = ("vtysh",)
+    processes = "bgpd|zebra|staticd|watchfrr|bfdd"
+    can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
+    capabilities = {
+        "transparency": ("yes", "`route-server-client`"),
+        "first-as": ("yes", "AS-path list in the import route-map (not `enforce-first-as`, which resets the session)"),
+        "reserved-asn": ("yes", "AS-path regex generated from the ranges"),
+        "as-path-length": ("yes", "AS-path regex `^([0-9]+[^0-9]+){N}[0-9]+`"),
+        "transit-free": ("yes", "AS-path regex"),
+        "next-hop": ("yes", "`match ip next-hop` / `match ipv6 next-hop` prefix lists (global address)"),
+        "bogons": ("yes", "prefix lists"),
+        "prefix-length": ("yes", "prefix lists"),
+        "irr": ("yes", "prefix lists and AS-path lists"),
+        "rpki": ("yes", "RTR from a cache on the route server itself (labctl's `rpki-rtr.py`), `match rpki invalid`"),
+        "max-prefix-shutdown": ("yes", "`maximum-prefix N`"),
+        "max-prefix-restart": ("yes", "`maximum-prefix N restart MINUTES`"),
+        "max-prefix-warning": ("yes", "`maximum-prefix N warning-only`"),
+        "max-prefix-block": ("no", "FRR 8.4 has no such action: `labctl validate` rejects it for FRR route servers"),
+        "do-not-announce": ("yes", "export route-map"),
+        "announce-to": ("yes", "export route-map"),
+        "prepend": ("yes", "`set as-path prepend last-as N`"),
+        "graceful-shutdown": ("yes", "import route-map"),
+        "blackhole": ("yes", "import and export route-maps"),
+        "reject-reason": ("yes", "tagged routes stay in the RIB with weight 0 (never best over an accepted path) and are never exported"),
+        "path-hiding": ("no", "FRR exports only the best path (add-path is not used towards members)"),
+    }
+
+    # ------------------------------------------------------------------ pure
+    def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
+        env = template_env()
+        role = "rs" if node.role == "route_server" else "member"
+        rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
+        out = {"frr.conf": env.get_template(f"frr/{role}.conf.j2").render(**ctx),
+               "daemons": env.get_template("frr/daemons.j2").render(bfd=ctx["bfd"] is not None, rpki=rpki)}
+        if rpki:
+            roas = [{"prefix": str(r.prefix), "maxLength": r.max_length, "asn": f"AS{r.asn}"} for r in plan.policy.roas]
+            out["rpki-rtr.py"] = package_files("labctl.policy").joinpath("rpki_rtr.py").read_text()
+            out["roas.json"] = json.dumps({"roas": roas}, indent=1) + "\n"
+        return out
+
+    def parse_log(self, text: str, known: set[str] | None = None) -> list[SessionChange]:
+        return parse_log(text, known)
+
+    def control_script(self, action: str) -> str:
+        scripts = {"stop": f"{INIT} stop >/dev/null", "kill": "pkill -9 -x watchfrr; pkill -9 -x bgpd",
+                   "start": f"{INIT} start >/dev/null", "restart": f"{INIT} restart >/dev/null"}
+        return scripts[action]
+
+    def injection(self, plan: Plan, node: Node, announcements: list, flood: dict[str, list[str]],
+                  files: dict[str, str]) -> str:
+        return frr_injection(node, announcements, flood)
+
+    # ------------------------------------------------------------------ on a node
+    def running(self, sh: NodeShell) -> bool:
+        return sh.run("pgrep -x watchfrr >/dev/null", check=False)[0] == 0
+
+    def prepare(self, sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
+        if "roas.json" in files:  # the RPKI cache must listen before bgpd connects to it
+            _ensure_rtr_cache(sh, files, changed)
+
+    def apply(self, sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:
+        if running and not {"frr.conf", "daemons"} & set(changed):
+            return
+        sh.put_file(CONF + ".new", files["frr.conf"])
+        rc, out = sh.run(f"vtysh --dryrun -f {CONF}.new 2>&1", check=False)
+        if rc != 0:
+            sh.run(f"rm -f {CONF}.new")
+            raise ConfigRejected(f"{sh.node}: FRR rejected the rendered config: {out.strip()[-500:]}")
+        sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; test -f {DAEMONS} && cp {DAEMONS} {DAEMONS}.prev; true")
+        if "daemons" in files:
+            sh.put_file(DAEMONS, files["daemons"])
+        install = f"mv {CONF}.new {CONF} && chown frr:frr {CONF}"
+        if not running or "daemons" in changed:
+            sh.run(f"{install} && {INIT} {'restart' if running else 'start'} >/dev/null", timeout=120)
+            _complete_boot_load(sh)
+            return
+        rc, _ = sh.run(f"{RELOAD} --reload {CONF}.new >/tmp/frr-reload.log 2>&1 || "
+                       f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=120)
+        sh.run(install)
+        if rc != 0:
+            # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
+            # frr-reload says so and gives up. A restart applies the checked config as a whole.
+            sh.run(f"{INIT} restart >/dev/null", timeout=120)
+
+    def rollback(self, sh: NodeShell) -> None:
+        sh.run(f"test -f {CONF}.prev")
+        sh.run(f"mv {CONF}.prev {CONF} && chown frr:frr {CONF}; "
+               f"test -f {DAEMONS}.prev && mv {DAEMONS}.prev {DAEMONS}; {INIT} restart >/dev/null", timeout=120)
+
+    def collect(self, sh: NodeShell) -> NodeBgp:
+        state = NodeBgp()
+        if sh.run("pgrep -x bgpd >/dev/null", check=False)[0] != 0:
+            return state
+        state.sessions = parse_summary(sh.run("vtysh -c 'show bgp summary json'")[1])
+        for afi in AFIS:
+            state.routes[afi] = parse_route_prefixes(sh.run(f"vtysh -c 'show bgp {afi} unicast json'")[1])
+        return state
+
+    def looking_glass(self, sh: NodeShell, prefix: str) -> tuple[dict[str, str], list[Route]]:
+        raw = {"paths": sh.run(f"vtysh -c 'show bgp {afi_of(prefix)} unicast {prefix} json'")[1]}
+        return raw, parse_prefix(raw["paths"])
+
+    def collect_routes(self, sh: NodeShell, route_server: bool) -> list[Route]:
+        out = sh.capture("vtysh -c 'show bgp ipv4 unicast json detail' -c 'show bgp ipv6 unicast json detail'")
+        return [r for doc in json_documents(out) for r in parse_table(json.dumps(doc))]
+
+    def inject(self, sh: NodeShell, text: str) -> None:
+        sh.put_file(INJECT, text)
+        rc, out = sh.run(f"vtysh -f {INJECT} 2>&1", check=False, timeout=120)
+        if rc != 0 or "% " in out:
+            raise NodeCommandFailed(f"{sh.node}: `vtysh -f {INJECT}` failed (exit {rc}): {out.strip()[-600:]}")
+
+    def restore(self, sh: NodeShell) -> None:
+        sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload-scenario.log 2>&1 || "
+               f"{{ tail -20 /tmp/frr-reload-scenario.log; false; }}", timeout=180)
+        sh.run(f"rm -f {INJECT}", check=False)
+
+    def session_detail(self, sh: NodeShell, key: str, address: str) -> dict:
+        return parse_neighbor(sh.capture(f"vtysh -c 'show bgp neighbors {address} json'"), address)
+
+    def reopen_session(self, sh: NodeShell, key: str, address: str) -> None:
+        sh.run(f"vtysh -c 'clear bgp {address}'", check=False)
+
+
+def _complete_boot_load(sh: NodeShell) -> None:
+    """FRR's boot-time load of a large config can stop part-way (vtysh's connection to the
+    daemons is reset; seen with a route server's policy): sessions then sit in Idle with no
+    address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
+    sh.run("for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done", timeout=60)
+    # watchfrr's boot-time load (vtysh -b) of a large config may still be running: let it finish first
+    sh.run("for i in $(seq 900); do pgrep -f 'vtysh -b' >/dev/null || break; sleep 1; done", timeout=960)
+    rc, out = sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload.log 2>&1 || "
+                     f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=300)
+    if rc != 0:
+        raise NodeCommandFailed(f"{sh.node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
+
+
+def _ensure_rtr_cache(sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
+    """labctl's RTR cache serves roas.json on 127.0.0.1 and re-reads it when it changes (a push of
+    new ROAs needs no restart); it is restarted only when the script itself changes."""
+    for name in ("roas.json", "rpki-rtr.py"):
+        if name in changed:
+            sh.put_file(Frr.files[name], files[name])
+    running = sh.run(f"test -f {RTR_PIDFILE} && kill -0 $(cat {RTR_PIDFILE}) 2>/dev/null", check=False)[0] == 0
+    if running and "rpki-rtr.py" in changed:
+        sh.run(f"kill $(cat {RTR_PIDFILE}) 2>/dev/null; rm -f {RTR_PIDFILE}; sleep 0.3", check=False)
+        running = False
+    if not running:  # the cache writes its pid file itself once it listens
+        sh.run(f"(setsid python3 {RTR_SCRIPT} {ROAS} --port {RTR_PORT} --pidfile {RTR_PIDFILE} >>{RTR_LOG} 2>&1 < /dev/null &)")
+    probe = (f"bash -c 'for i in $(seq 50); do test -s {RTR_PIDFILE} && (echo > /dev/tcp/127.0.0.1/{RTR_PORT}) 2>/dev/null "
+             "&& exit 0; sleep 0.1; done; exit 1'")
+    if sh.run(probe, check=False, timeout=30)[0] != 0:
+        log = sh.run(f"tail -5 {RTR_LOG}", check=False)[1]
+        raise NodeCommandFailed(f"{sh.node}: the RPKI cache does not listen on port {RTR_PORT}: {log}")
+
+
+def frr_injection(node: Node, anns: list, flood: dict[str, list[str]] | None = None) -> str:
+    """vtysh config for an FRR member: originate the routes and set their attributes on export."""
+    own = node.asn
+    no_prepend = any(a.as_path[0] != own for a in anns)
+    rs_peers = [s for s in node.sessions if s.kind == "route-server"]
+    lines = ["! labctl policy scenario: hostile and steered announcements (removed by frr-reload)"]
+    by_afi = {afi: [a for a in anns if a.afi == afi] for afi in AFIS}
+    flood = flood or {}
+    for afi, kw in (("ipv4", "ip"), ("ipv6", "ipv6")):
+        lines += [f"{kw} route {p} blackhole" for p in [*(a.prefix for a in by_afi[afi]), *flood.get(afi, [])]]
+    lines.append(f"router bgp {own}")
+    for afi in AFIS:
+        lines.append(f" address-family {afi} unicast")
+        lines += [f"  network {p}" for p in [*(a.prefix for a in by_afi[afi]), *flood.get(afi, [])]]
+        if no_prepend:  # BGP would put our own ASN first: a route-server client session does not
+            lines += [f"  neighbor {s.peer_address} route-server-client" for s in rs_peers if s.afi == afi]
+        lines.append(" exit-address-family")
+    lines.append("exit")
+    for afi in AFIS:
+        lines += _export_maps(node, afi, by_afi[afi], flood.get(afi, []), no_prepend)
+    return "\n".join(lines) + "\n"
+
+
+def _export_maps(node: Node, afi: str, items: list, flood: list[str], no_prepend: bool) -> list[str]:
+    """Prefix lists and route-maps that give each injected route its path, next hop and communities."""
+    kw, AFI, own = ("ip" if afi == "ipv4" else "ipv6"), afi.upper(), node.asn
+    prepend_own = [f"route-map EXPORT-{AFI} permit 10", f" set as-path prepend {own}", "exit"] if no_prepend else []
+    if not items and not flood:
+        return prepend_own
+    lines = [f"{kw} prefix-list LABCTL-SCENARIO-{AFI} seq {5 * i} permit {p}"
+             for i, p in enumerate([*(a.prefix for a in items), *flood], start=1)]
+    for i, a in enumerate(items, start=1):
+        lines += [f"{kw} prefix-list LABCTL-SC-{AFI}-{i} seq 5 permit {a.prefix}",
+                  f"route-map LABCTL-SCENARIO-{AFI} permit {i * 10}",
+                  f" match {kw} address prefix-list LABCTL-SC-{AFI}-{i}"]
+        prepend = a.as_path if no_prepend else a.as_path[1:]
+        if prepend:
+            lines.append(f" set as-path prepend {' '.join(map(str, prepend))}")
+        if a.next_hop != str(getattr(node, afi)):
+            lines.append(f" set ip next-hop {a.next_hop}" if afi == "ipv4" else f" set ipv6 next-hop global {a.next_hop}")
+        if a.communities:
+            lines.append(f" set community {' '.join(f'{x}:{y}' for x, y in a.communities)} additive")
+        if a.large:
+            lines.append(f" set large-community {' '.join(f'{x}:{y}:{z}' for x, y, z in a.large)} additive")
+        lines.append("exit")
+    lines.append(f"route-map LABCTL-SCENARIO-{AFI} permit 60000")
+    if no_prepend:
+        lines.append(f" set as-path prepend {own}")
+    lines += ["exit", f"route-map EXPORT-{AFI} permit 5", f" match {kw} address prefix-list LABCTL-SCENARIO-{AFI}",
+              f" call LABCTL-SCENARIO-{AFI}", "exit"]
+    return lines + prepend_own
