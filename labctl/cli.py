@@ -256,7 +256,8 @@ def up(
 
 
 def _convergence_dict(c) -> dict:
-    return {"converged": c.converged, "seconds": round(c.seconds, 2), "down_sessions": c.down_sessions,
+    return {"converged": c.converged, "seconds": round(c.seconds, 2), "down_sessions": [str(s) for s in c.down_sessions],
+            "down": [s.__dict__ for s in c.down_sessions],
             "missing_routes": c.missing_routes, "unreachable": c.unreachable,
             "sessions": {n: [s.__dict__ for s in b.sessions] for n, b in c.bgp.items()},
             "prefixes": {n: {afi: len(r) for afi, r in b.routes.items()} for n, b in c.bgp.items()}}

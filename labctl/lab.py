@@ -17,7 +17,8 @@ from typing import Callable
 
 from labctl.automation.inventory import build_nornir
 from labctl.daemons.records import NodeBgp
-from labctl.automation.tasks import collect_bgp, configure_node, is_router, looking_glass, rollback_node
+from labctl.automation import fleet
+from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, rollback_node
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
@@ -78,11 +79,24 @@ def find_lab(ix_file: Path | None = None, lab_name: str | None = None) -> Lab:
 
 # ------------------------------------------------------------------ convergence
 
+@dataclass(frozen=True)
+class DownSession:
+    """A planned session that is not Established, seen from `node`."""
+
+    node: str
+    peer: str
+    afi: str
+    state: str  # the daemon's state name, or "not configured"
+
+    def __str__(self) -> str:
+        return f"{self.node} -> {self.peer} ({self.afi}): {self.state}"
+
+
 @dataclass
 class Convergence:
     converged: bool
     seconds: float
-    down_sessions: list[str] = field(default_factory=list)  # "node -> peer (afi): state"
+    down_sessions: list[DownSession] = field(default_factory=list)
     missing_routes: dict[str, list[str]] = field(default_factory=dict)  # member -> prefixes
     unreachable: dict[str, str] = field(default_factory=dict)  # node -> error
     bgp: dict[str, NodeBgp] = field(default_factory=dict)
@@ -96,15 +110,8 @@ def convergence_timeout(plan: Plan) -> float:
 
 
 def collect(nr) -> tuple[dict[str, NodeBgp], dict[str, str]]:
-    routers = nr.filter(filter_func=is_router)
-    results = routers.run(task=collect_bgp, on_failed=True)
-    states, errors = {}, {}
-    for name, multi in results.items():
-        if multi.failed:
-            errors[name] = str(multi[0].exception or multi[0].result)[-300:]
-        else:
-            states[name] = multi[0].result
-    return states, errors
+    """Every router's sessions and best routes: ({node: NodeBgp}, {node: error})."""
+    return fleet.run(nr, collect_bgp, "routers")
 
 
 def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, str],
@@ -121,7 +128,7 @@ def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, 
             got = seen.get((planned.peer_address, planned.afi))
             if got is None or not got.established:
                 result.down_sessions.append(
-                    f"{node.name} -> {planned.peer} ({planned.afi}): {got.state if got else 'not configured'}")
+                    DownSession(node.name, planned.peer, planned.afi, got.state if got else "not configured"))
         if node.role == "member":
             have = set(state.routes["ipv4"]) | set(state.routes["ipv6"])
             missing = [str(p) for p in plan.expected_routes[node.name] if str(p) not in have]
@@ -176,17 +183,11 @@ def _wait_ssh(lab: Lab, timeout: float = 60) -> dict[str, str]:
     return {n: f"sshd at {ip} not reachable" for n, ip in pending.items()}
 
 
-def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: bool = False, force: bool = False):
-    results = nr.run(task=lambda task: configure_node(task, node_files[task.host.name], dry_run=dry_run, force=force),
-                     on_failed=True)
-    ok, failed = {}, {}
-    for name, multi in results.items():
-        if multi.failed:
-            exc = multi[0].exception
-            failed[name] = str(exc) if exc else str(multi[0].result)[-500:]
-        else:
-            ok[name] = multi[0]
-    return ok, failed
+def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: bool = False, force: bool = False,
+               nodes: list[str] | None = None):
+    """Configure (or diff) the nodes: ({node: Nornir Result with diff and changed}, {node: error})."""
+    return fleet.run_full(nr, lambda task: configure_node(task, node_files[task.host.name], dry_run=dry_run, force=force),
+                          nodes=nodes)
 
 
 def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
@@ -251,12 +252,6 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     return UpReport(lab.plan.lab, str(lab.workdir), phases, action, sorted(configured), failed, convergence, notes)
 
 
-def trunk_port(plan: Plan, a: str, b: str) -> tuple[str, str]:
-    """The (switch, interface) at site a's end of the trunk between sites a and b."""
-    link = next(l for l in plan.links if l.trunk and {l.a, l.b} == {f"sw-{a}", f"sw-{b}"})
-    return (link.a, link.a_if) if link.a == f"sw-{a}" else (link.b, link.b_if)
-
-
 def apply_trunk_attributes(lab: Lab, only: tuple[str, str] | None = None) -> list[str]:
     """Impose each trunk's latency, loss and bandwidth from the model on its switch port.
     Returns notes on what this host cannot impose (delay without netem)."""
@@ -266,7 +261,7 @@ def apply_trunk_attributes(lab: Lab, only: tuple[str, str] | None = None) -> lis
         a, b = trunk.between
         if only and set(only) != {a, b}:
             continue
-        switch, port = trunk_port(lab.plan, a, b)
+        switch, port = lab.plan.trunk_port(a, b)
         faults.impair(lab.plan.lab, switch, port, trunk.loss_percent, trunk.bandwidth_mbit, trunk.latency_ms, netem)
         if trunk.latency_ms and not netem:
             notes.append(f"trunk {a}-{b}: latency {trunk.latency_ms} ms not applied (this kernel has no netem)")
@@ -332,8 +327,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
             return PushReport(lab.plan.lab, dry_run, sorted(report, key=lambda n: n.node), None,
                               round(time.monotonic() - started, 2))
         progress(f"apply ({len(changed)} nodes)")
-        target = nr.filter(filter_func=lambda h: h.name in changed)
-        applied, apply_failed = _configure(lab, target, node_files)
+        applied, apply_failed = _configure(lab, nr, node_files, nodes=changed)
         progress("verify")
         everyone = lab.nornir(workers=workers)
         try:
@@ -343,11 +337,11 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
         bad = set(apply_failed) | _nodes_at_fault(lab.plan, convergence, changed)
         if bad:
             progress(f"roll back {', '.join(sorted(bad))}")
-            target.filter(filter_func=lambda h: h.name in bad).run(task=rollback_node, on_failed=True)
+            fleet.run(nr, rollback_node, nodes=bad)
         for name in changed:
             if name in bad:
                 why = apply_failed.get(name) or "verification failed: " + "; ".join(
-                    [s for s in convergence.down_sessions if s.startswith(name + " ")]
+                    [str(s) for s in convergence.down_sessions if s.node == name]
                     + [f"missing {len(v)} routes on {m}" for m, v in convergence.missing_routes.items()])
                 report.append(PushNode(name, "rolled-back", diffs[name].diff, why))
             else:
@@ -362,8 +356,7 @@ def _nodes_at_fault(plan: Plan, convergence: Convergence, changed: list[str]) ->
     """A changed node is at fault when its own sessions are down or its prefixes went missing elsewhere."""
     if convergence.converged:
         return set()
-    bad = {s.split(" ", 1)[0] for s in convergence.down_sessions} & set(changed)
-    bad |= {s.split(" -> ", 1)[1].split(" ", 1)[0] for s in convergence.down_sessions} & set(changed)
+    bad = {x for s in convergence.down_sessions for x in (s.node, s.peer)} & set(changed)
     for member, missing in convergence.missing_routes.items():
         for name in changed:
             own = {str(p) for p in plan.nodes[name].prefixes}
@@ -417,14 +410,14 @@ def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None
         raise LabctlError(f"unknown router '{node}'", f"routers: {', '.join(routers)}")
     nr = lab.nornir(only=[node])
     try:
-        result = nr.run(task=looking_glass, prefix=prefix, on_failed=True)[node]
+        results, errors = fleet.run(nr, looking_glass, nodes=[node], prefix=prefix)
     finally:
         nr.close_connections()
-    if result.failed:
-        raise LabctlError(f"{node}: looking glass failed: {result[0].exception}")
+    if node in errors or node not in results:
+        raise LabctlError(f"{node}: looking glass failed: {errors.get(node, 'no answer')}")
     peers = {s.peer_address: s.peer for s in lab.plan.nodes[node].sessions}
     return explain({"node": node, "daemon": lab.plan.nodes[node].daemon, "role": lab.plan.nodes[node].role,
-                    "prefix": prefix, "rs_asn": lab.plan.model.ix.route_server_asn, "peers": peers, **result[0].result})
+                    "prefix": prefix, "rs_asn": lab.plan.model.ix.route_server_asn, "peers": peers, **results[node]})
 
 
 # ------------------------------------------------------------------ down

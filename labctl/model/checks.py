@@ -6,6 +6,7 @@ import difflib
 from collections import defaultdict
 
 from labctl.model.addresses import assign_addresses
+from labctl.model.graph import Components
 from labctl.model.schema import IxModel
 from labctl.policy.checks import check_policy
 
@@ -124,13 +125,7 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
                     f"use hold >= {3 * t.keepalive} or a shorter keepalive", False))
 
     # -- fabric: trunks join known, distinct sites; the fabric is connected; loops need STP
-    parent = {s: s for s in site_names}
-
-    def root(s: str) -> str:
-        while parent[s] != s:
-            s = parent[s]
-        return s
-
+    groups_of = Components(site_names)
     loop_at = None
     pairs: set[frozenset] = set()
     for i, tr in enumerate(m.trunks):
@@ -146,18 +141,17 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
         if a == b:
             out.append((("trunks", i, "between"), f"trunk joins site '{a}' to itself", "a trunk joins two different sites", False))
             continue
-        if frozenset((a, b)) in pairs or root(a) == root(b):
+        if not groups_of.join(a, b) or frozenset((a, b)) in pairs:
             loop_at = loop_at or ("trunks", i)
         pairs.add(frozenset((a, b)))
-        parent[root(a)] = root(b)
     if loop_at and m.ix.fabric.loop_prevention == "none":
         out.append((loop_at, "trunks form a loop and no loop prevention is declared",
                     "set ix.fabric.loop_prevention: stp, or remove a trunk", True))
-    islands = {root(s) for s in site_names}
+    islands = {groups_of.root(s) for s in site_names}
     if len(islands) > 1 and not any(p[0][0] == "trunks" and "unknown" in p[1] for p in out):
         groups = defaultdict(list)
         for s in site_names:
-            groups[root(s)].append(s)
+            groups[groups_of.root(s)].append(s)
         text = " | ".join(", ".join(g) for g in groups.values())
         out.append((("trunks",), f"the sites are not all connected by trunks ({text})",
                     "add trunks so every site reaches every other", True))

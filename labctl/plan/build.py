@@ -94,6 +94,11 @@ class Plan:
     def by_role(self, role: Role) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]
 
+    def trunk_port(self, a: str, b: str) -> tuple[str, str]:
+        """The (switch, interface) at site a's end of the trunk between sites a and b."""
+        link = next(l for l in self.links if l.trunk and {l.a, l.b} == {switch_name(a), switch_name(b)})
+        return (link.a, link.a_if) if link.a == switch_name(a) else (link.b, link.b_if)
+
     def sessions(self) -> list[Session]:
         return [s for n in self.nodes.values() for s in n.sessions]
 

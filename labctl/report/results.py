@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from labctl.scenarios.engine import ScenarioResult
+from labctl.scenarios.outcome import ScenarioResult
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -18,12 +18,13 @@ import yaml
 from typer.testing import CliRunner
 
 from labctl import lab as labmod
-from labctl.automation.policy import inject, restore
+from labctl import daemons
+from labctl.automation.policy_tasks import inject, restore
 from labctl.cli import app
 from labctl.model.load import load_text
 from labctl.plan import build_plan
 from labctl.render import render_lab, write_lab
-from labctl.scenarios.policy import HOSTILE_CASES, INTENT, STEERING_CASES, build_spec, frr_injection, run_policy_scenario
+from labctl.scenarios.rs_policy import HOSTILE_CASES, INTENT, STEERING_CASES, build_spec, run_policy_scenario
 
 from .helpers import leftovers
 from .test_config_check import run_checks
@@ -66,7 +67,9 @@ def test_policy_scenario_on_bird_and_frr(lab_host, tmp_path):
         hostile = next(a for a in spec.announcements if a.case == "next-hop" and a.afi == "ipv4")
         nr = lab.nornir(only=[hostile.member])
         try:
-            assert not nr.run(task=inject, text=frr_injection(lab.plan, hostile.member, [hostile])).failed
+            node = lab.plan.nodes[hostile.member]
+            text = daemons.get(node.daemon).injection(lab.plan, node, [hostile], {}, lab.node_files()[node.name])
+            assert not nr.run(task=inject, text=text).failed
             for rs in ("rs1", "rs2"):
                 deadline = time.monotonic() + 30
                 while True:

@@ -31,11 +31,11 @@ from labctl.policy.regex import ranges_regex, subtract
 from labctl.policy.rpki_rtr import Cache, serve
 from labctl.render import render_lab
 from labctl.report.lg import explain, render_lg
-from labctl.scenarios.policy import (
+from labctl.scenarios.rs_policy import (
     HOSTILE_CASES,
     INTENT,
     STEERING_CASES,
-    _View,
+    View as _View,
     build_spec,
     evaluate,
 )

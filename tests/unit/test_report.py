@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from labctl.report.results import timeline_svg, to_json, to_junit, to_markdown, write_all
-from labctl.scenarios.engine import Check, ScenarioResult
+from labctl.scenarios.outcome import Check, ScenarioResult
 
 SVG = "{http://www.w3.org/2000/svg}"
 

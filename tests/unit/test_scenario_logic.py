@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from labctl.errors import LabctlError
 from labctl.model.load import load, load_text
 from labctl.plan import build_plan
-from labctl.scenarios import engine
-from labctl.scenarios.engine import FaultPlan, broken_sessions, detection_window, expected_routes, recovery_limit
+from labctl.scenarios import fault_plan as engine
+from labctl.scenarios.fault_plan import FaultPlan, broken_sessions, detection_window, expected_routes, recovery_limit
 from labctl.scenarios.spec import BUILTIN_DIR, Scenario, builtin_names, load_scenario, resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,13 +46,9 @@ def prefixes(plan, *members: str) -> set[str]:
     return {str(p) for m in members for p in plan.nodes[m].prefixes}
 
 
-def lab(plan):
-    return SimpleNamespace(plan=plan)  # plan_fault only reads lab.plan
-
-
 def fault_plan(plan, name: str, netem: bool = False) -> tuple[Scenario, FaultPlan]:
     sc = resolve([name])[0]
-    return sc, engine.plan_fault(lab(plan), sc, netem)
+    return sc, engine.plan_fault(plan, sc, netem)
 
 
 # ---------------------------------------------------------------- scenario files
@@ -134,7 +129,7 @@ def test_impair_without_impairment_is_rejected(tmp_path, plan):
     except LabctlError:
         return  # rejected when loading: fine
     with pytest.raises(ValueError):  # or when planning: run_scenario reports a ValueError as the result's error
-        engine.plan_fault(lab(plan), sc, False)
+        engine.plan_fault(plan, sc, False)
 
 
 # ---------------------------------------------------------------- expected routes
@@ -272,10 +267,10 @@ def test_auto_targets_and_labels(plan):
 def test_fault_plan_errors(plan):
     no_bfd = variant({"    bfd: true\n": ""})
     with pytest.raises(ValueError, match="no member with BFD"):
-        engine.plan_fault(lab(no_bfd), resolve(["member-link-down-bfd"])[0], False)
+        engine.plan_fault(no_bfd, resolve(["member-link-down-bfd"])[0], False)
     with pytest.raises(ValueError, match="okayama-kurashiki, okayama-tsuyama"):
-        engine.plan_fault(lab(plan), Scenario(name="x", fault="trunk-down", target="kurashiki-tsuyama"), False)
-    named = engine.plan_fault(lab(plan), Scenario(name="x", fault="trunk-down", target="kurashiki-okayama"), False)
+        engine.plan_fault(plan, Scenario(name="x", fault="trunk-down", target="kurashiki-tsuyama"), False)
+    named = engine.plan_fault(plan, Scenario(name="x", fault="trunk-down", target="kurashiki-okayama"), False)
     assert named.label == "trunk okayama-kurashiki down (sw-okayama:eth5)"
 
 
@@ -377,11 +372,11 @@ def test_impairment_probes_one_pair_across_the_line(plan):
 def test_choose_probes_direct(plan):
     before = expected_routes(plan)
     during = {m: set(r) for m, r in before.items()}
-    chosen = engine._choose_probes(plan, before, during, set())
+    chosen = engine.choose_probes(plan, before, during, set())
     assert len(chosen) == 3 and all(must for _, _, must in chosen)
     # a member that would lose a route cannot be in a pair that needs it
     during["cdn-cache"] -= v4(plan, "city-net")
-    chosen = engine._choose_probes(plan, before, during, set(), limit=8)
+    chosen = engine.choose_probes(plan, before, during, set(), limit=8)
     assert ("cdn-cache", "city-net", True) not in chosen
     assert len(chosen) == 4  # 8 members, each used once
-    assert engine._choose_probes(plan, before, during, set(during), limit=3) == []
+    assert engine.choose_probes(plan, before, during, set(during), limit=3) == []

@@ -1,0 +1,272 @@
+"""What a fault implies, from the plan alone: its target, the routes every member must hold while
+it lasts, the probe pairs, the sessions it cuts and the windows the timers allow. Pure; the
+engine carries a `FaultPlan` out on a running lab and the judge holds the observation against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import Literal
+
+from labctl import daemons
+from labctl.model.graph import Components
+from labctl.plan import Plan
+from labctl.plan.build import Session
+from labctl.scenarios.spec import Impairment, Scenario
+
+PROBE_INTERVAL = 0.01  # seconds between probes of one pair (METHODOLOGY: 10 ms or finer)
+SLACK_BEFORE = 0.25  # scheduling slack allowed before a timer-derived window opens
+SLACK_AFTER = 1.0  # ... and after it closes (process scheduling on a loaded 2-core host)
+PROPAGATION = 2.0  # route server -> member propagation allowed on top of detection
+
+
+@dataclass(frozen=True)
+class FaultAction:
+    """What the engine does to the lab (labctl.runtime.faults) to apply and remove a fault."""
+
+    kind: Literal["link", "impair", "daemon-stop", "daemon-restart", "pause"]
+    node: str  # the node acted on: a site switch for a port or a trunk, else the target
+    port: str = ""
+    daemon: str = ""
+    impair: Impairment | None = None
+    netem: bool = False
+    trunk: tuple[str, str] | None = None  # removing an impairment restores the trunk's own attributes
+
+
+@dataclass
+class FaultPlan:
+    label: str
+    action: FaultAction
+    target_nodes: set[str]
+    during: dict[str, set[str]]  # member -> prefixes it must hold while the fault lasts
+    probes: list[tuple[str, str, bool]]  # (source member, target member, loss must be zero)
+    impair_note: str = ""
+    broken: list[Session] = field(default_factory=list)  # planned sessions the fault cuts
+
+
+def _bilateral(plan: Plan) -> set[frozenset]:
+    return {frozenset((m.name, p)) for m in plan.model.members for p in m.bilateral}
+
+
+def islands(plan: Plan, removed_trunk: tuple[str, str] | None) -> dict[str, int]:
+    """Site -> the number of the group of sites it still reaches with `removed_trunk` cut."""
+    groups = Components(s.name for s in plan.model.sites)
+    for tr in plan.model.trunks:
+        if not (removed_trunk and set(tr.between) == set(removed_trunk)):
+            groups.join(*tr.between)
+    return groups.index()
+
+
+def expected_routes(plan: Plan, down: set[str] = frozenset(), removed_trunk: tuple[str, str] | None = None
+                    ) -> dict[str, set[str]]:
+    """The prefixes each live member should hold, given dead nodes and a missing trunk."""
+    island = islands(plan, removed_trunk)
+    members = [m for m in plan.model.members if m.name not in down]
+    servers = [r for r in plan.model.route_servers if r.name not in down]
+    pairs = _bilateral(plan)
+    out: dict[str, set[str]] = {}
+    for x in members:
+        routes: set[str] = set()
+        for y in members:
+            if y.name == x.name or island[x.site] != island[y.site]:
+                continue
+            via_rs = x.route_server and y.route_server and any(island[r.site] == island[x.site] for r in servers)
+            if via_rs or frozenset((x.name, y.name)) in pairs:
+                routes |= {str(p) for p in y.prefixes}
+        out[x.name] = routes
+    return out
+
+
+def probe_address(plan: Plan, member: str) -> str | None:
+    v4 = [p for p in plan.nodes[member].prefixes if isinstance(p, IPv4Network)]
+    return str(v4[0].network_address + 1) if v4 else None
+
+
+def choose_probes(plan: Plan, before: dict[str, set[str]], during: dict[str, set[str]], exclude: set[str],
+                   limit: int = 3) -> list[tuple[str, str, bool]]:
+    """Pairs that must keep reachability through the fault, spread over sites."""
+    site = {m.name: m.site for m in plan.model.members}
+    candidates = []
+    for x in sorted(during):
+        for y in sorted(during):
+            if x >= y or x in exclude or y in exclude:
+                continue
+            ok = all(probe_address(plan, n) for n in (x, y))
+            py = {str(p) for p in plan.nodes[y].prefixes if isinstance(p, IPv4Network)}
+            px = {str(p) for p in plan.nodes[x].prefixes if isinstance(p, IPv4Network)}
+            if ok and py and py <= during[x] and px <= during[y] and py <= before.get(x, set()):
+                candidates.append((site[x] == site[y], x, y))
+    candidates.sort()  # pairs across sites first
+    chosen, used = [], set()
+    for _, x, y in candidates:
+        if x in used or y in used:
+            continue
+        chosen.append((x, y, True))
+        used |= {x, y}
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _switch_port(plan: Plan, member: str) -> tuple[str, str]:
+    link = next(l for l in plan.links if l.a == member)
+    return link.b, link.b_if
+
+
+def _trunk(plan: Plan, target: str) -> tuple[str, str, str, str]:
+    """(site a, site b, switch, switch port) of the trunk named 'a-b' or 'auto'."""
+    trunks = plan.model.trunks
+    if not trunks:
+        raise ValueError("the IX has no trunks")
+    if target == "auto":
+        a, b = trunks[0].between
+    else:
+        match = [t for t in trunks if "-".join(t.between) == target or "-".join(reversed(t.between)) == target]
+        if not match:
+            raise ValueError(f"no trunk '{target}' (trunks: {', '.join('-'.join(t.between) for t in trunks)})")
+        a, b = match[0].between
+    return (a, b, *plan.trunk_port(a, b))
+
+
+def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
+    """What the scenario's fault is, whom it hits and what the lab must look like meanwhile."""
+    before = expected_routes(plan)
+    if sc.fault == "link-down":
+        members = plan.model.members
+        if sc.target == "auto":
+            ix_bfd = plan.model.ix.bfd.enabled
+            pick = [m for m in members if sc.bfd is None or ((m.bfd if m.bfd is not None else ix_bfd) == sc.bfd)]
+            if not pick:
+                raise ValueError(f"no member {'with' if sc.bfd else 'without'} BFD to take down")
+            target = pick[0].name
+        else:
+            target = sc.target
+        sw, port = _switch_port(plan, target)
+        during = expected_routes(plan, down={target})
+        probes = choose_probes(plan, before, during, {target})
+        other = next((x for x, _, _ in probes), None)
+        if other and probe_address(plan, target):
+            probes.append((other, target, False))  # the outage the member's customers see
+        return FaultPlan(f"IX port of {target} down ({sw}:{port})",
+                         FaultAction("link", sw, port=port), {target}, during, probes)
+    if sc.fault in ("trunk-down", "impair"):
+        target = sc.target
+        if sc.fault == "trunk-down" and target == "auto":
+            target = "-".join(plan.model.trunks[-1].between) if plan.model.trunks else "auto"
+        a, b, sw, port = _trunk(plan, target)
+        imp = sc.impair
+        split = sc.fault == "trunk-down" or (imp is not None and imp.loss_percent >= 100)
+        during = expected_routes(plan, removed_trunk=(a, b)) if split else before
+        probes = choose_probes(plan, before, expected_routes(plan, removed_trunk=(a, b)), set())
+        if sc.fault == "trunk-down":
+            return FaultPlan(f"trunk {a}-{b} down ({sw}:{port})", FaultAction("link", sw, port=port), set(), during, probes)
+        island = islands(plan, (a, b))
+        cross = [(x.name, y.name) for x in plan.model.members for y in plan.model.members
+                 if island[x.site] != island[y.site] and probe_address(plan, x.name) and probe_address(plan, y.name)]
+        if cross and not split:
+            probes = probes[:2] + [(cross[0][0], cross[0][1], False)]
+        note = "" if not imp.delay_ms or netem else f"delay {imp.delay_ms} ms not applied: this kernel has no netem"
+        return FaultPlan(f"trunk {a}-{b} impaired ({imp.loss_percent}% loss"
+                         + (f", {imp.rate_mbit} Mbit/s" if imp.rate_mbit else "")
+                         + (f", {imp.delay_ms} ms delay" if imp.delay_ms and netem else "") + f"; {sw}:{port})",
+                         FaultAction("impair", sw, port=port, impair=imp, netem=netem, trunk=(a, b)),
+                         set(), during, probes, note)
+    servers = [r.name for r in plan.model.route_servers]
+    if sc.target == "auto":
+        target = servers[0] if sc.fault == "daemon-stop" else servers[-1]
+    else:
+        target = sc.target
+    daemon = plan.nodes[target].daemon
+    during = expected_routes(plan, down={target} if sc.fault != "daemon-restart" else set())
+    probes = choose_probes(plan, before, during, {target})
+    if sc.fault == "daemon-stop":
+        return FaultPlan(f"{daemon} on {target} stopped", FaultAction("daemon-stop", target, daemon=daemon),
+                         {target}, during, probes)
+    if sc.fault == "daemon-restart":
+        return FaultPlan(f"{daemon} on {target} restarted", FaultAction("daemon-restart", target, daemon=daemon),
+                         {target}, during, probes)
+    return FaultPlan(f"{target} frozen (container paused)", FaultAction("pause", target), {target}, during, probes)
+
+
+def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
+    """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
+    if fp.target_nodes:
+        return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes]
+    if sc.fault == "trunk-down" or (sc.impair and sc.impair.loss_percent >= 100):
+        a, b, _, _ = _trunk(plan, sc.target if sc.target != "auto" or sc.fault != "trunk-down"
+                            else "-".join(plan.model.trunks[-1].between))
+        island = islands(plan, (a, b))
+        site = {n.name: n.site for n in plan.nodes.values()}
+        return [s for s in plan.sessions() if island[site[s.node]] != island[site[s.peer]]]
+    return []
+
+
+# ------------------------------------------------------------------ windows from the timers
+
+def detection_window(plan: Plan, detection: str, broken: list | None = None) -> tuple[float, float] | None:
+    """The window for T_detect; with 'auto', from the broken sessions (BFD first, else hold timer)."""
+    t = plan.model.ix.bgp
+    if detection == "auto":
+        if not broken:
+            return None
+        detection = "bfd" if any(s.bfd for s in broken) else "hold-timer"
+    if detection == "hold-timer":
+        # The last KEEPALIVE left up to K before the fault, so expiry lies in [H - K, H]. Some
+        # daemons jitter their hold timer (BIRD: 75-100 % of H, RFC 4271): the window opens at
+        # the earliest any end of a broken session may expire.
+        ends = {x for b in broken for x in (b.node, b.peer)} if broken else {r.name for r in plan.model.route_servers}
+        floor = min((daemons.get(plan.nodes[n].daemon).hold_timer_floor for n in ends
+                     if n in plan.nodes and plan.nodes[n].role != "switch"), default=1.0)
+        low = floor * t.hold - t.keepalive
+        return low - SLACK_BEFORE, t.hold + SLACK_AFTER
+    if detection == "bfd":
+        bfd = plan.model.ix.bfd
+        return 0.0, bfd.interval_ms * bfd.multiplier / 1000 + SLACK_AFTER
+    if detection == "notification":
+        return 0.0, SLACK_AFTER
+    return None
+
+
+def recovery_limit(plan: Plan) -> float:
+    """A session comes back after the daemon's error wait (BIRD: up to 10 s) and a connect retry."""
+    t = plan.model.ix.bgp
+    return 10 + 2 * t.connect_retry + t.hold + 0.2 * len(plan.nodes)
+
+
+
+
+def mismatch(want: dict[str, set[str]], rib: dict[str, set[str]], own: dict[str, set[str]]) -> list[str]:
+    """How members' RIBs differ from what they should hold (their own prefixes aside)."""
+    out = []
+    for member, routes in sorted(want.items()):
+        have = rib.get(member, set())
+        missing, extra = routes - have, have - routes - own.get(member, set())
+        if missing:
+            out.append(f"{member} lacks {', '.join(sorted(missing)[:4])}")
+        if extra:
+            out.append(f"{member} still has {', '.join(sorted(extra)[:4])}")
+    return out
+
+
+def peer_names(plan: Plan, node: str) -> dict[str, str]:
+    """The node's daemon's keys for its sessions (addresses, protocol names) -> "peer (afi)"."""
+    daemon = daemons.get(plan.nodes[node].daemon)
+    names = {}
+    for s in plan.nodes[node].sessions:
+        names[s.peer_address] = f"{s.peer} ({s.afi})"
+        names[daemon.session_key(s.peer, s.peer_address, s.afi)] = f"{s.peer} ({s.afi})"
+    return names
+
+
+def bfd_exposed(plan: Plan, sc: Scenario, seconds: float) -> set[tuple[str, str]]:
+    """(node, peer) BFD sessions that random loss will likely take down: the chance of M packets
+    lost in a row somewhere in the window exceeds 1 %. Such flaps are the timers working."""
+    if not sc.impair or not sc.impair.loss_percent:
+        return set()
+    bfd = plan.model.ix.bfd
+    q = sc.impair.loss_percent / 100
+    packets = 2 * seconds / (bfd.interval_ms / 1000)
+    if 1 - (1 - q ** bfd.multiplier) ** packets <= 0.01:
+        return set()
+    return {(s.node, s.peer) for s in plan.sessions() if s.bfd}
