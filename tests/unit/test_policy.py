@@ -449,3 +449,22 @@ def test_judge_passes_a_correct_lab_and_catches_each_kind_of_failure(plan):
             if r.prefix == "198.18.1.0/24" and r.source == "m_rs2_ipv4":
                 r.as_path = [64511, 64496]
     assert judge(prepend_rs) == [("rs2", "ipv4", "legitimate")]
+
+
+# ---------------------------------------------------------------- max-prefix verdicts (pure)
+
+@pytest.mark.parametrize("action,now,before,went_down,ok", [
+    ("shutdown", {"state": "Idle", "reason": "max-prefix", "received": 0, "resets": 1}, {"resets": 0}, False, True),
+    ("shutdown", {"state": "Established", "reason": "", "received": 60, "resets": 0}, {"resets": 0}, False, False),
+    ("restart", {"state": "Established", "reason": "", "received": 20, "resets": 1}, {"resets": 0}, False, True),
+    ("restart", {"state": "Established", "reason": "", "received": 60, "resets": 0}, {"resets": 0}, True, True),
+    ("warning", {"state": "Established", "reason": "", "received": 60, "resets": 0}, {"resets": 0}, False, True),
+    ("warning", {"state": "Active", "reason": "", "received": 0, "resets": 1}, {"resets": 0}, True, False),
+    ("block", {"state": "Established", "reason": "", "received": 20, "resets": 0}, {"resets": 0}, False, True),
+    ("block", {"state": "Established", "reason": "", "received": 60, "resets": 0}, {"resets": 0}, False, False),
+])
+def test_max_prefix_verdict(action, now, before, went_down, ok):
+    from labctl.scenarios.rs_policy.judge import max_prefix_verdict
+
+    got, text = max_prefix_verdict(action, 20, now, before, went_down)
+    assert got is ok and now["state"] in text
