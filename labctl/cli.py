@@ -226,15 +226,15 @@ def up(
 
     Example: labctl up ix.yml
     """
-    from labctl import lab
+    from labctl import lifecycle
     from labctl.model.load import ModelErrors
 
     try:
         if as_json:
-            report = lab.up(file, workdir, workers=workers, timeout=timeout)
+            report = lifecycle.up(file, workdir, workers=workers, timeout=timeout)
         else:
             with out.status("up") as st:
-                report = lab.up(file, workdir, progress=lambda p: st.update(f"up: {p}"), workers=workers, timeout=timeout)
+                report = lifecycle.up(file, workdir, progress=lambda p: st.update(f"up: {p}"), workers=workers, timeout=timeout)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
@@ -288,10 +288,10 @@ def down(
 
     Example: labctl down ix.yml   (or: labctl down --lab kibi-ix)
     """
-    from labctl import lab
+    from labctl import lifecycle
 
     try:
-        result = lab.down(file, lab_name, keep)
+        result = lifecycle.down(file, lab_name, keep)
     except LabctlError as exc:
         _fail(exc)
     if as_json:
@@ -313,10 +313,10 @@ def status(
 
     Example: labctl status --json
     """
-    from labctl import lab
+    from labctl import lifecycle
 
     try:
-        st = lab.status(file, lab_name)
+        st = lifecycle.status(file, lab_name)
     except LabctlError as exc:
         _fail(exc)
     if as_json:
@@ -369,7 +369,7 @@ def lg(
     """
     import ipaddress
 
-    from labctl import lab
+    from labctl import lifecycle
     from labctl.report.lg import render_lg
 
     try:
@@ -377,7 +377,7 @@ def lg(
     except ValueError:
         _fail(LabctlError(f"'{prefix}' is not a prefix", "give one like 198.18.1.0/24 or 2001:db8:1::/48"))
     try:
-        result = lab.lg(node, prefix, file, lab_name)
+        result = lifecycle.lg(node, prefix, file, lab_name)
     except LabctlError as exc:
         _fail(exc)
     if as_json:
@@ -401,11 +401,11 @@ def push(
 
     Example: labctl push ix.yml --dry-run
     """
-    from labctl import lab
+    from labctl import lifecycle
     from labctl.model.load import ModelErrors
 
     try:
-        report = lab.push(file, lab_name, dry_run=dry_run, only=node or None, timeout=timeout)
+        report = lifecycle.push(file, lab_name, dry_run=dry_run, only=node or None, timeout=timeout)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
@@ -445,7 +445,7 @@ def test_cmd(
 
     Example: labctl test rs-failover member-link-down --junit junit.xml --json results.json --report report/
     """
-    from labctl import lab
+    from labctl import lifecycle
     from labctl.report.results import write_all
     from labctl.scenarios.engine import run_scenario
     from labctl.scenarios.spec import builtin_names, resolve
@@ -460,12 +460,12 @@ def test_cmd(
         chosen = resolve(scenarios or [])
         if up_file is not None:
             with out.status("up") as st:
-                report_up = lab.up(up_file, progress=lambda p: st.update(f"up: {p}"))
+                report_up = lifecycle.up(up_file, progress=lambda p: st.update(f"up: {p}"))
             if not report_up.ok:
                 _print_convergence(report_up.convergence)
                 _fail(LabctlError(f"lab {report_up.lab} did not come up", "see the sessions above; `labctl status`"))
             file = up_file
-        target = lab.find_lab(file, lab_name)
+        target = lifecycle.find_lab(file, lab_name)
     except LabctlError as exc:
         _fail(exc)
     results = []

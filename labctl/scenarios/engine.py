@@ -13,7 +13,7 @@ import time
 from labctl.automation import fleet
 from labctl.automation.observe import collect_observers, start_observers
 from labctl.errors import LabctlError
-from labctl.lab import Convergence, Lab, apply_trunk_attributes, collect, wait_converged
+from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, wait_converged
 from labctl.runtime import faults, host
 from labctl.scenarios.events import Event, ProbeResult, parse_daemon_log, parse_fping, parse_route_monitor
 from labctl.scenarios.fault_plan import (PROBE_INTERVAL, PROPAGATION, FaultAction, FaultPlan, broken_sessions,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from labctl import lab as labmod
+from labctl import lifecycle as labmod
 from labctl import daemons
 from labctl.automation.policy_tasks import inject, restore
 from labctl.cli import app

@@ -11,7 +11,7 @@ from labctl import daemons
 from labctl.automation import fleet
 from labctl.automation.policy_tasks import clear_sessions, collect_routes, inject, resources, restore, session_detail
 from labctl.errors import LabctlError
-from labctl.lab import Convergence, Lab, convergence_timeout, wait_converged
+from labctl.lifecycle import Convergence, Lab, convergence_timeout, wait_converged
 from labctl.plan import Plan
 from labctl.policy.build import RsPolicy
 from labctl.scenarios.rs_policy.cases import AFIS, Spec, build_spec
