@@ -22,7 +22,7 @@ from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, 
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
-from labctl.report.lg import explain
+from labctl.policy.explain import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
 from labctl.runtime import clab, faults, host, images
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
@@ -59,17 +59,21 @@ def open_lab(ix_file: Path, workdir: Path | None = None) -> Lab:
     return Lab(plan, (workdir or default_workdir(ix_file, plan.lab)).resolve(), ix_file.resolve())
 
 
+def _only_running_lab(running: dict) -> str:
+    """The name of the one running lab, when no lab was named."""
+    if len(running) != 1:
+        names = ", ".join(sorted(running)) or "none"
+        raise LabctlError(f"{'no lab is' if not running else 'several labs are'} running (running: {names})",
+                          "name one with --lab NAME or pass the IX file")
+    return next(iter(running))
+
+
 def find_lab(ix_file: Path | None = None, lab_name: str | None = None) -> Lab:
     """The lab a command should act on: from an IX file, a lab name, or the only running lab."""
     if ix_file is not None:
         return open_lab(ix_file)
     running = clab.running_labs()
-    if lab_name is None:
-        if len(running) != 1:
-            names = ", ".join(sorted(running)) or "none"
-            raise LabctlError(f"{'no lab is' if not running else 'several labs are'} running (running: {names})",
-                              "name one with --lab NAME or pass the IX file")
-        lab_name = next(iter(running))
+    lab_name = lab_name or _only_running_lab(running)
     topo = running.get(lab_name)
     if topo is None:
         raise LabctlError(f"lab '{lab_name}' is not running", "start it with `labctl up FILE`")
@@ -430,12 +434,7 @@ def down(ix_file: Path | None = None, lab_name: str | None = None, keep: bool = 
         name, workdir = lab.plan.lab, lab.workdir
     else:
         running = clab.running_labs()
-        if lab_name is None:
-            if len(running) != 1:
-                raise LabctlError(f"{'no lab is' if not running else 'several labs are'} running",
-                                  "name one with --lab NAME or pass the IX file")
-            lab_name = next(iter(running))
-        name = lab_name
+        name = lab_name or _only_running_lab(running)
         topo = running.get(name)
         workdir = topo.parent if topo else None
     topology = (workdir / f"{name}.clab.yml") if workdir else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from nornir.core import Nornir
@@ -17,14 +18,20 @@ from labctl.runtime.clab import NodeState
 DEFAULT_WORKERS = 16
 PROMPT_PATTERN = r"^labctl:[\w.-]+# ?$"
 
-# Results are data that labctl reports itself; Nornir's own error logging would only duplicate them.
-logging.getLogger("nornir").addHandler(logging.NullHandler())
-logging.getLogger("nornir").propagate = False
-ConnectionPluginRegister.auto_register()  # nornir-scrapli's "scrapli" plugin, by its entry point
+
+
+@lru_cache(maxsize=1)
+def _set_up_nornir() -> None:
+    """Once, when the first inventory is built (importing this module changes nothing)."""
+    # Results are data that labctl reports itself; Nornir's own error logging would only duplicate them.
+    logging.getLogger("nornir").addHandler(logging.NullHandler())
+    logging.getLogger("nornir").propagate = False
+    ConnectionPluginRegister.auto_register()  # nornir-scrapli's "scrapli" plugin, by its entry point
 
 
 def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: int = DEFAULT_WORKERS,
                  only: list[str] | None = None) -> Nornir:
+    _set_up_nornir()
     hosts = Hosts()
     for name, node in plan.nodes.items():
         if only is not None and name not in only:

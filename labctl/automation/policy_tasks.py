@@ -10,6 +10,7 @@ from __future__ import annotations
 from nornir.core.task import Result, Task
 
 from labctl.automation.tasks import node_daemon, node_shell
+from labctl.daemons.records import afi_of
 
 RTR_PIDFILE = "/run/labctl-rpki-rtr.pid"  # an RPKI cache on the node counts as the daemon's
 
@@ -37,7 +38,7 @@ def session_detail(task: Task, peers: dict[str, str]) -> Result:
     sh, daemon = node_shell(task), node_daemon(task)
     out = {}
     for address, peer in peers.items():
-        key = daemon.session_key(peer, address, "ipv6" if ":" in address else "ipv4")
+        key = daemon.session_key(peer, address, afi_of(address))
         out[address] = daemon.session_detail(sh, key, address)
     return Result(host=task.host, result=out)
 
@@ -46,7 +47,7 @@ def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
     """Re-open sessions a max-prefix action shut. peers: peer address -> peer node name."""
     sh, daemon = node_shell(task), node_daemon(task)
     for address, peer in peers.items():
-        daemon.reopen_session(sh, daemon.session_key(peer, address, "ipv6" if ":" in address else "ipv4"), address)
+        daemon.reopen_session(sh, daemon.session_key(peer, address, afi_of(address)), address)
     return Result(host=task.host, changed=True, result="cleared")
 
 

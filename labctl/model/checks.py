@@ -8,7 +8,7 @@ from collections import defaultdict
 from labctl.model.addresses import assign_addresses
 from labctl.model.graph import Components
 from labctl.model.schema import IxModel
-from labctl.policy.checks import check_policy
+from labctl.model.policy_checks import check_policy
 
 # (path, message, hint, point-at-key)
 Problem = tuple[tuple, str, str, bool]
@@ -25,14 +25,26 @@ def _unknown(kind: str, name: str, known: list[str]) -> tuple[str, str]:
 
 
 def check_model(m: IxModel, ref=None) -> list[Problem]:
-    """`ref` maps a path named inside a message back to the file (the loader passes one when it
-    checks a model with broken items left out, whose list indexes differ from the file's)."""
+    """Every cross-field rule, section by section. `ref` maps a path named inside a message back to
+    the file (the loader passes one when it checks a model with broken items left out, whose list
+    indexes differ from the file's)."""
     ref = ref or (lambda path: path)
     out: list[Problem] = []
-    site_names = [s.name for s in m.sites]
-    member_names = [x.name for x in m.members]
-    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
+    for check in (_check_names, _check_route_servers, _check_site_references, _check_addresses, _check_lan_size,
+                  _check_members, _check_timers, _check_fabric):
+        out += check(m, ref)
+    # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
+    try:
+        routers = {a for pair in assign_addresses(m).values() for a in pair}
+    except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported above
+        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
+    out += check_policy(m, routers)
+    return out
 
+
+def _check_names(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    site_names = [s.name for s in m.sites]
     # -- names: every node name must be unique (switches are named sw-<site>)
     seen: dict[str, tuple] = {}
     for i, s in enumerate(m.sites):
@@ -46,19 +58,33 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
             out.append((path, f"duplicate node name '{name}' (also at {format_path(ref(seen[name]))})",
                         "node names must be unique across route servers, members and switches (sw-<site>)", False))
         seen.setdefault(name, path)
+    return out
 
+
+def _check_route_servers(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
     # -- route servers
     if not m.route_servers:
         out.append((("route_servers",), "no route server declared",
                     "add at least one under 'route_servers' (two, on different daemons and sites, is recommended)", True))
+    return out
 
+
+def _check_site_references(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    site_names = [s.name for s in m.sites]
     # -- site references
     for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
         for i, item in enumerate(items):
             if item.site not in site_names:
                 msg, hint = _unknown("sites", item.site, site_names)
                 out.append(((kind, i, "site"), msg, hint, False))
+    return out
 
+
+def _check_addresses(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
     # -- addresses: inside the LAN, not the network/broadcast address, unique
     owners: dict[object, tuple] = {}
     for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
@@ -79,7 +105,12 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
                     out.append((path, f"{addr} collides with {what} ({format_path(ref(other))})", "every address on the LAN must be unique", False))
                 else:
                     owners[addr] = path
+    return out
 
+
+def _check_lan_size(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
     # -- the LAN must hold every router: auto-assignment takes the lowest free host addresses
     routers = len(m.route_servers) + len(m.members)
     for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
@@ -87,7 +118,13 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
         if routers > hosts:
             out.append((("ix", "peering_lan", fam), f"the peering LAN {lan} has room for {hosts} addresses, "
                         f"but {routers} route servers and members need one each", "use a shorter prefix length", False))
+    return out
 
+
+def _check_members(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    member_names = [x.name for x in m.members]
+    lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
     # -- members: prefixes, bilateral peers
     space = m.ix.lab_prefix_space
     announced: dict[object, tuple] = {}
@@ -117,13 +154,22 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
         if not x.route_server and not x.bilateral and x.name not in named_peers:
             out.append((("members", i), f"member '{x.name}' has no BGP session",
                         "set route_server: true or list bilateral peers", True))
+    return out
 
+
+def _check_timers(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
     # -- timers
     t = m.ix.bgp
     if t.hold < 3 * t.keepalive:
         out.append((("ix", "bgp", "hold"), f"hold time {t.hold}s is less than 3 x keepalive ({t.keepalive}s)",
                     f"use hold >= {3 * t.keepalive} or a shorter keepalive", False))
+    return out
 
+
+def _check_fabric(m: IxModel, ref) -> list[Problem]:
+    out: list[Problem] = []
+    site_names = [s.name for s in m.sites]
     # -- fabric: trunks join known, distinct sites; the fabric is connected; loops need STP
     groups_of = Components(site_names)
     loop_at = None
@@ -155,13 +201,6 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
         text = " | ".join(", ".join(g) for g in groups.values())
         out.append((("trunks",), f"the sites are not all connected by trunks ({text})",
                     "add trunks so every site reaches every other", True))
-
-    # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
-    try:
-        routers = {a for pair in assign_addresses(m).values() for a in pair}
-    except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported above
-        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
-    out += check_policy(m, routers)
     return out
 
 

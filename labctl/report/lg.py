@@ -1,30 +1,7 @@
-"""Human-readable looking-glass output from the raw daemon answers, with reject reasons explained.
-
-A route server tags every route its import policy rejects with RS:1101:<code> (docs/POLICY.md).
-Some daemons keep rejected routes apart (BIRD: `import keep filtered`), others keep them in
-the table, tagged, never best and never exported (FRR). Either way `explain` marks them and turns
-the codes into words.
-"""
+"""Looking-glass answers as text: accepted paths, and on route servers the rejected ones with the
+reasons labctl.policy.explain found."""
 
 from __future__ import annotations
-
-from labctl.policy.data import LC_REJECT, REASON_BY_CODE
-
-
-def explain(result: dict) -> dict:
-    """Mark each parsed route accepted or rejected, with its reasons (code, key, text).
-
-    `result["peers"]` (optional) names the nodes behind peer addresses (FRR shows only those)."""
-    rs_asn = result.get("rs_asn")
-    names = result.get("peers", {})
-    for route in result.get("routes", []):
-        route["peer_name"] = route.get("peer_name") or names.get(route.get("source"), "")
-        codes = sorted({c for g, f, c in route.get("large", []) if f == LC_REJECT and (rs_asn is None or g == rs_asn)})
-        route["reasons"] = [{"code": c, "key": REASON_BY_CODE[c].key if c in REASON_BY_CODE else "unknown",
-                             "text": REASON_BY_CODE[c].text if c in REASON_BY_CODE else "not a labctl reason code"}
-                            for c in codes]
-        route["rejected"] = bool(route.get("filtered")) or (result.get("role") == "route_server" and bool(codes))
-    return result
 
 
 def _route_lines(route: dict) -> list[str]:

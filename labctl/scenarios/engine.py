@@ -209,7 +209,7 @@ def _try_remove(lab: Lab, fp: FaultPlan) -> None:
 def run_policy(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> ScenarioResult:
     """The route-server policy scenario (labctl/scenarios/rs_policy.py) as a scenario result:
     one check per case (route server x family x hostile/legitimate/steering/max-prefix)."""
-    from labctl.scenarios.rs_policy import run_policy_scenario
+    from labctl.scenarios.rs_policy.run import run_policy_scenario
 
     result = ScenarioResult(sc.name, sc.description.strip(), sc.fault, sc.target, time.time())
     started = time.monotonic()

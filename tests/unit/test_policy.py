@@ -30,7 +30,8 @@ from labctl.policy import data
 from labctl.policy.regex import ranges_regex, subtract
 from labctl.policy.rpki_rtr import Cache, serve
 from labctl.render import render_lab
-from labctl.report.lg import explain, render_lg
+from labctl.policy.explain import explain
+from labctl.report.lg import render_lg
 from labctl.scenarios.rs_policy import (
     HOSTILE_CASES,
     INTENT,

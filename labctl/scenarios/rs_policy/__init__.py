@@ -26,7 +26,16 @@ injection (labctl.daemons: Daemon.injection).
 from labctl.scenarios.rs_policy.cases import (HOSTILE, HOSTILE_CASES, INTENT, STEERING_CASES, Announcement,
                                               SkippedCase, Spec, build_spec)
 from labctl.scenarios.rs_policy.judge import CaseResult, PolicyResult, View, evaluate
-from labctl.scenarios.rs_policy.run import run_policy_scenario
+
+
+def __getattr__(name: str):
+    """run_policy_scenario on first use: the cases and the judge stay importable without Docker or Nornir."""
+    if name == "run_policy_scenario":
+        from labctl.scenarios.rs_policy.run import run_policy_scenario
+
+        return run_policy_scenario
+    raise AttributeError(name)
+
 
 __all__ = ["HOSTILE", "HOSTILE_CASES", "INTENT", "STEERING_CASES", "Announcement", "SkippedCase", "Spec", "build_spec",
            "CaseResult", "PolicyResult", "View", "evaluate", "run_policy_scenario"]

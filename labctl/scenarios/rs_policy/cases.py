@@ -12,6 +12,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Callable, Iterable
 
 from labctl import daemons
+from labctl.daemons.records import afi_of
 from labctl.errors import LabctlError
 from labctl.plan import Plan
 from labctl.policy import data
@@ -35,7 +36,7 @@ class Announcement:
 
     @property
     def afi(self) -> str:
-        return "ipv6" if ":" in self.prefix else "ipv4"
+        return afi_of(self.prefix)
 
     @property
     def hostile(self) -> bool:
