@@ -140,5 +140,5 @@ def ixf(
     else:
         out.print("  skipped: none")
     for note in result.notes:
-        out.print(Text(f"  note: {note}"), highlight=False)
+        out.print(Text(f"  note: {note.message}"), highlight=False)
     out.print(f"next: labctl validate {output} && labctl up {output}", highlight=False)
