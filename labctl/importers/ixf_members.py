@@ -204,8 +204,8 @@ class IxpView:
             return vlan_id
         if not used:
             raise fail(self.source, ("member_list",),
-                       f"no member has an address at IXP {self.ixp.label} (ixp_id {self.ixp.ixp_id})",
-                       "check --ixp-id, or export the file again with addresses")
+                       f"no member has an address at IXP {self.ixp.label} (ixp_id {self.ixp.ixp_id})"
+                       + self._unreadable_text(), "check --ixp-id, or export the file again with addresses")
 
         def rank(v: int | None) -> tuple:
             decl = self.vlan_decl(v)
@@ -218,6 +218,14 @@ class IxpView:
                                     f"VLAN {self.vlan_label(chosen)} chosen: most members have an address on it "
                                     "(--vlan-id picks another)"))
         return chosen
+
+    def _unreadable_text(self) -> str:
+        problems = [p for m in self.members for p in m.problems]
+        problems += [p for m in self.members for _, c in m.connections if isinstance(c, list) for p in c]
+        if not problems:
+            return ""
+        shown = "; ".join(f"{p.location}: {p.message}" for p in problems[:3])
+        return f" that can be read ({len(problems)} problem(s): {shown}{' ...' if len(problems) > 3 else ''})"
 
     def peering_lan(self, vlan: int | None, fam: str, notes: list[ImportNote]) -> Network:
         """The VLAN's declared prefix of the family, else one derived from the member addresses."""

@@ -43,12 +43,19 @@ def json_type(value: Any) -> str:
             dict: "an object"}.get(type(value), type(value).__name__)
 
 
+def _got(expected: str, value: Any) -> str:
+    """'expected an integer, got a string ("AS1")': the value shown when it is short enough to help."""
+    if isinstance(value, (dict, list)) and len(json.dumps(value)) > 40:
+        return f"expected {expected}, got {json_type(value)}"
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 40 else shown[:40] + "..."
+    return f"expected {expected}, got {json_type(value)} ({shown})"
+
+
 def _refuse(expected: str, value: Any) -> PydanticCustomError:
     if value is None:
         return PydanticCustomError("ixf_null", "must not be null")
-    shown = json.dumps(value)
-    shown = shown if len(shown) <= 40 else shown[:40] + "..."
-    return PydanticCustomError("ixf_type", "{text}", {"text": f"expected {expected}, got {json_type(value)} ({shown})"})
+    return PydanticCustomError("ixf_type", "{text}", {"text": _got(expected, value)})
 
 
 def one_line(text: str) -> str:
@@ -99,6 +106,10 @@ Items = Annotated[list[T], BeforeValidator(_list_or_empty)]  # a list; null read
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    def family(self, fam: str) -> Any:
+        """`ipv4` or `ipv6` of a model that has both (a VLAN, a VLAN entry)."""
+        return getattr(self, fam)
+
 
 class Service(_Model):
     type: Str | None = None
@@ -118,9 +129,6 @@ class VlanEntry(_Model):
     vlan_id: Int | None = None
     ipv4: AddressInfo | None = None
     ipv6: AddressInfo | None = None
-
-    def family(self, fam: str) -> AddressInfo | None:
-        return self.ipv4 if fam == "ipv4" else self.ipv6
 
 
 class Interface(_Model):
@@ -153,9 +161,6 @@ class Vlan(_Model):
     name: Str | None = None
     ipv4: LanPrefix | None = None
     ipv6: LanPrefix | None = None
-
-    def family(self, fam: str) -> LanPrefix | None:
-        return self.ipv4 if fam == "ipv4" else self.ipv6
 
 
 class Switch(_Model):
@@ -198,9 +203,9 @@ def _message(err: Any) -> str:
     if value is None:
         return "must not be null"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected an object, got {json_type(value)}"
+        return _got("an object", value)
     if kind == "list_type":
-        return f"expected a list, got {json_type(value)}"
+        return _got("a list", value)
     return err["msg"]
 
 
