@@ -2,8 +2,9 @@
 
 Every member of the IXP ends up either as a `Candidate` (usable, with the addresses the lab will
 give it) or as a `SkippedMember` with the JSON location and the reason. Today a member brings one
-connection (the first usable one); `usable_connections` already looks at each connection on its
-own, so keeping all of them (issue 11) changes only `_candidate`'s caller.
+connection (the first usable one); `usable_connections` already judges each connection on its
+own, so keeping all of them (issue 11) changes only `MemberCollector._member`, which stops at the
+first usable one.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Iterator
 
 from labctl.errors import LabctlError
 from labctl.importers.ixf_result import ImportNote, NoteKind, SkippedMember
-from labctl.importers.ixf_schema import (AddressInfo, Connection, Ixp, Loc, MemberHead, Problem, Vlan, one_line,
-                                         read_as, to_int)
+from labctl.importers.ixf_schema import (AddressInfo, Connection, Ixp, Loc, MemberHead, Problem, Vlan, VlanEntry,
+                                         one_line, read_as, to_int)
 from labctl.model.checks import format_path
 
 Address = IPv4Address | IPv6Address
@@ -144,13 +145,15 @@ class IxpView:
         declared = [v.id for v in self.vlans if v.id is not None]
         self.sole_vlan = declared[0] if len(set(declared)) == 1 else None
 
-    def entries_on(self, vlan: int | None) -> Iterator[tuple[MemberEntry, Any]]:
-        """(member, VLAN entry) for every readable VLAN entry on `vlan` (every VLAN if `...`)."""
+    def all_entries(self) -> Iterator[tuple[MemberEntry, VlanEntry]]:
+        """(member, VLAN entry) for every VLAN entry of the members' readable connections here."""
         for member in self.members:
             for conn in member.readable():
                 for e in conn.vlan_list:
-                    if vlan is ... or self.entry_vlan(e.vlan_id) == vlan:
-                        yield member, e
+                    yield member, e
+
+    def entries_on(self, vlan: int | None) -> Iterator[tuple[MemberEntry, VlanEntry]]:
+        return ((m, e) for m, e in self.all_entries() if self.entry_vlan(e.vlan_id) == vlan)
 
     def entry_vlan(self, vid: int | None) -> int | None:
         return self.sole_vlan if vid is None else vid
@@ -188,7 +191,7 @@ class IxpView:
     def choose_vlan(self, vlan_id: int | None, notes: list[ImportNote]) -> int | None:
         """The VLAN asked for, else the one most members have an address on."""
         used: dict[int | None, set[int]] = {}
-        for member, e in self.entries_on(...):
+        for member, e in self.all_entries():
             if any(e.family(f) and e.family(f).address for f in FAMILIES):
                 used.setdefault(self.entry_vlan(e.vlan_id), set()).add(member.index)
         order: list[int | None] = list(dict.fromkeys(v.id for v in self.vlans if v.id is not None))
