@@ -60,6 +60,8 @@ def _refuse(expected: str, value: Any) -> PydanticCustomError:
 
 def one_line(text: str) -> str:
     """Every string on one printable line: names end up in comments, descriptions and configs."""
+    if text.isprintable() and "  " not in text and text == text.strip():
+        return text  # the common case, without rebuilding the string
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
