@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,6 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.errors import LabctlError
+
+if TYPE_CHECKING:
+    from labctl.importers.ixf import ImportResult
 
 import_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
                          help="Build an ix.yml from data a real exchange publishes.")
@@ -117,10 +121,14 @@ def ixf(
         write_atomically(output, result.text, force)
     except LabctlError as exc:
         _fail(exc, as_json)
-    summary = result.summary()
     if as_json:
-        out.print_json(json.dumps({"ok": True, "output": str(output), **summary}))
-        return
+        out.print_json(json.dumps({"ok": True, "output": str(output), **result.summary()}))
+    else:
+        _print_summary(result, output)
+
+
+def _print_summary(result: ImportResult, output: Path) -> None:
+    summary = result.summary()
     c = summary["counts"]
     out.print(f"[green]wrote[/] {output}: {c['imported']} member(s) of {summary['ixp']['name']} "
               f"(ixp_id {result.ixp_id}, VLAN {result.vlan_id}), {len(summary['sites'])} site(s), "
@@ -140,5 +148,5 @@ def ixf(
     else:
         out.print("  skipped: none")
     for note in result.notes:
-        out.print(Text(f"  note: {note}"), highlight=False)
+        out.print(Text(f"  note: {note.message}"), highlight=False)
     out.print(f"next: labctl validate {output} && labctl up {output}", highlight=False)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from labctl.errors import LabctlError
 from labctl.importers import import_ixf
 from labctl.importers.command import import_app
-from labctl.importers.ixf import WIDE_LAB_SPACE4, parse_members_option
+from labctl.importers.ixf import WIDE_LAB_SPACE4, NoteKind, parse_members_option
 from labctl.model.load import load_text
 from labctl.model.schema import NAME_PATTERN
 
@@ -95,8 +95,11 @@ def test_v10_details():
     assert [[str(p) for p in x.prefixes] for x in m.members][:2] == [["198.18.0.0/24", "2001:db8::/48"],
                                                                     ["198.18.1.0/24", "2001:db8:1::/48"]]
     momo = next(x for x in r.imported if x.asn == 64498)
-    assert any("connection_list[1]" in n for n in momo.notes)
-    assert any("several connections" in n for n in r.notes)
+    several = [n for n in momo.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS]
+    assert [n.location for n in several] == ["member_list[3].connection_list"]
+    assert "used connection_list[1]" in several[0].message
+    assert [n.message for n in r.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS] == [
+        "1 member(s) have several connections at this IXP: the first usable one was taken"]
     reasons = {s.asn: (s.location, s.reason) for s in r.skipped}
     assert set(reasons) == {65550, 64500, 64501, 65551}
     assert "route server" in reasons[65550][1] and "route collector" in reasons[65551][1]
@@ -128,8 +131,9 @@ def test_v06_derives_lan_and_route_server_asn():
     assert names == ["alpha-networks", "as64497", "as64498", "delta-hosting"]  # '????' -> as<ASN>
     as64497 = next(x for x in r.imported if x.asn == 64497)
     assert str(as64497.ipv4) == "198.51.100.11"  # the first of two addresses
-    assert any("2 IPv4 addresses" in n for n in as64497.notes)
-    assert any("derived from member addresses" in n for n in r.notes)
+    assert [n.message for n in as64497.notes if n.kind is NoteKind.SEVERAL_ADDRESSES] == [
+        "2 IPv4 addresses on the VLAN: used 198.51.100.11", "2 IPv6 addresses on the VLAN: used 2001:db8:5::b"]
+    assert [n.location for n in r.notes if n.kind is NoteKind.LAN_DERIVED] == ["ixp_list[0].vlan"] * 2
     # route servers avoid every address in the file, including the IXP's own route servers
     assert [str(x.ipv4) for x in m.route_servers] == ["198.51.100.2", "198.51.100.3"]
 
@@ -162,7 +166,7 @@ def test_vlan_choice_and_vlan_id():
     assert_valid(r)
     assert [x.asn for x in r.model.members] == [64501]
     assert str(r.model.ix.peering_lan.ipv4) == "192.0.2.0/24"
-    assert any("no IPv6 prefix" in n for n in r.notes)
+    assert any(n.kind is NoteKind.LAN_DEFAULT and "no IPv6 prefix" in n.message for n in r.notes)
     with pytest.raises(LabctlError) as exc:
         import_ixf(FIXTURES / "v10_two_cities.json", vlan_id=999)
     assert "ixp_list[0].vlan" in exc.value.message and "100 (peering)" in exc.value.message
@@ -233,7 +237,7 @@ def test_sampling_is_deterministic_and_nested():
 
 def test_sample_larger_than_file_takes_all():
     r = import_ixf(FIXTURES / "v10_two_cities.json", sample=100)
-    assert len(r.imported) == 6 and any("all imported" in n for n in r.notes)
+    assert len(r.imported) == 6 and [n.kind for n in r.notes].count(NoteKind.SAMPLE_ALL) == 1
 
 
 def test_sample_on_real_exports_is_nested_too():
@@ -270,7 +274,7 @@ def test_many_members_widen_the_lab_prefix_space():
     assert space == [str(p) for p in WIDE_LAB_SPACE4]
     last = r.model.members[-1].prefixes[0]
     assert last.subnet_of(ip_network("100.64.0.0/10"))
-    assert any("widened" in n for n in r.notes)
+    assert any(n.kind is NoteKind.PREFIX_SPACE_WIDENED and "widened" in n.message for n in r.notes)
 
 
 def test_lan_overlapping_lab_space_is_avoided():
@@ -289,14 +293,27 @@ def test_broken_json_names_file_line_and_column():
     assert exc.value.hint
 
 
-def test_bad_structure_names_every_location():
+def test_bad_frame_names_every_location():
+    # The frame (ixp_list, member_list) must hold: every problem in it is listed, with its location.
     with pytest.raises(LabctlError) as exc:
-        import_ixf(FIXTURES / "bad_structure.json")
+        import_ixf(FIXTURES / "bad_frame.json")
     msg = exc.value.message
-    assert "bad_structure.json" in msg and "3 problem(s)" in msg
-    assert "member_list[1].asnum: required key is missing" in msg
-    assert "member_list[2].connection_list[0].ixp_id: expected an integer" in msg
-    assert "member_list[3].connection_list[0].vlan_list[0].ipv4.max_prefix: expected an integer" in msg
+    assert "bad_frame.json" in msg and "3 problem(s)" in msg
+    assert "ixp_list[0].ixp_id: required key is missing" in msg
+    assert "ixp_list[0].vlan[0].ipv4: expected an object, got a string" in msg
+    assert "member_list: expected a list, got an object" in msg
+
+
+def test_unreadable_member_is_skipped_and_numbers_as_strings_are_read():
+    # bad_structure.json: one member has no ASN (skipped, located); one writes ixp_id as "1" and one
+    # max_prefix as "100": real exports do that, and they mean the numbers.
+    r = import_ixf(FIXTURES / "bad_structure.json")
+    assert_valid(r)
+    assert [m.asn for m in r.imported] == [64496, 64498, 64499]
+    assert [(s.index, s.asn, s.name, s.location, s.reason) for s in r.skipped] == [
+        (1, None, "No ASN", "member_list[1].asnum", "required key is missing")]
+    assert r.model.members[2].max_prefix.ipv4 == 100
+    assert "# Skipped:\n#   member No ASN at member_list[1].asnum: required key is missing" in r.text
 
 
 @pytest.mark.parametrize("change, location, fragment", [
@@ -305,11 +322,11 @@ def test_bad_structure_names_every_location():
     (lambda d: d.update(version="latest"), "version", "not a schema version"),
     (lambda d: d.pop("version"), "version", "required key is missing"),
     (lambda d: d.pop("member_list"), "member_list", "required key is missing"),
-    (lambda d: d["member_list"][3]["connection_list"].append("oops"), "member_list[3].connection_list[2]",
-     "expected an object"),
+    (lambda d: d["ixp_list"][0].pop("ixp_id"), "ixp_list[0].ixp_id", "required key is missing"),
+    (lambda d: d.update(member_list={"asnum": 1}), "member_list", "expected a list, got an object"),
     (lambda d: d["ixp_list"][0]["vlan"][0]["ipv4"].update(mask_length=33), "ixp_list[0].vlan[0].ipv4",
      "not a valid IPv4 prefix"),
-    (lambda d: d["member_list"][1].update(asnum=True), "member_list[1].asnum", "expected an integer"),
+    (lambda d: d["ixp_list"][0].update(ixp_id=True), "ixp_list[0].ixp_id", "expected an integer"),
 ])
 def test_bad_content_names_location(change, location, fragment):
     data = fixture("v10_two_cities.json")
@@ -400,9 +417,9 @@ def test_cli_json(tmp_path):
 
 def test_cli_error_leaves_no_file(tmp_path):
     out = tmp_path / "ix.yml"
-    res = run(FIXTURES / "bad_structure.json", "-o", out)
+    res = run(FIXTURES / "bad_frame.json", "-o", out)
     assert res.exit_code == 1
-    assert "member_list[1].asnum" in res.output and "Traceback" not in res.output
+    assert "ixp_list[0].ixp_id" in res.output and "Traceback" not in res.output
     assert list(tmp_path.iterdir()) == []
     res = run(FIXTURES / "broken.json", "-o", out, "--json")
     assert res.exit_code == 1 and json.loads(res.output)["ok"] is False
