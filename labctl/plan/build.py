@@ -157,7 +157,7 @@ def build_plan(m: IxModel) -> Plan:
                 bfd = member_bfd[mem.name]
                 mn.sessions.append(Session(mn.name, rn.name, afi, la, ra, mn.asn, rn.asn, "route-server", bfd))
                 rn.sessions.append(Session(rn.name, mn.name, afi, ra, la, rn.asn, mn.asn, "rs-client", bfd))
-    pairs = sorted({tuple(sorted((x.name, p))) for x in m.members for p in x.bilateral})
+    pairs = bilateral_pairs(m)
     for a, b in pairs:
         an, bn = nodes[a], nodes[b]
         bfd = member_bfd[a] and member_bfd[b]
@@ -168,7 +168,7 @@ def build_plan(m: IxModel) -> Plan:
     for n in nodes.values():
         n.sessions.sort(key=lambda s: (s.kind != "route-server", s.peer, s.afi))
 
-    expected = _expected_routes(m, nodes, pairs)
+    expected = expected_routes(m, nodes, pairs)
     v4, v6 = _mgmt_subnets(m)
     return Plan(m.ix.name, m, nodes, links, v4, v6, expected, build_policy(m, addresses))
 
@@ -178,28 +178,42 @@ def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:
     return p.version, int(p.network_address), p.prefixlen
 
 
-def _expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, str]]) -> dict[str, list]:
+def bilateral_pairs(m: IxModel) -> list[tuple[str, str]]:
+    """Each bilateral session once, as a sorted pair of member names (one side naming it is enough)."""
+    return sorted({tuple(sorted((x.name, p))) for x in m.members for p in x.bilateral})
+
+
+def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, str]], down: frozenset = frozenset(),
+                    island: dict[str, int] | None = None) -> dict[str, list]:
     """Member -> the prefixes the route servers and its bilateral peers should bring it, sorted.
 
+    `down`: nodes that are gone (route servers or members); `island`: site -> the group of sites it
+    still reaches (a cut trunk splits the fabric; route servers then serve their own island only).
     Each member learns almost every prefix of the IX (1,000 members: 2 million entries), so this
     works on each prefix's rank in the sorted list of all prefixes: ints hash and sort in C,
     ipaddress objects in Python.
     """
+    island = island or {s.name: 0 for s in m.sites}
     order = sorted({p for n in nodes.values() for p in n.prefixes}, key=_prefix_order)
     rank = {p: i for i, p in enumerate(order)}
     own = {name: {rank[p] for p in n.prefixes} for name, n in nodes.items()}
-    rs_members = {x.name for x in m.members if x.route_server} if m.route_servers else set()
-    # A member's own prefix still reaches it through the route servers if another member announces it too.
-    announcers = Counter(r for name in rs_members for r in own[name])
-    via_rs = set(announcers)
+    alive = [x for x in m.members if x.name not in down]
+    served = {island[r.site] for r in m.route_servers if r.name not in down}
+    rs_members = {x.name for x in alive if x.route_server and island[x.site] in served}
+    # per island: how many route-server members announce each prefix (a member's own prefix still
+    # reaches it through the route servers if another member announces it too)
+    announcers: dict[int, Counter] = defaultdict(Counter)
+    for name in rs_members:
+        announcers[island[nodes[name].site]].update(own[name])
     peers: dict[str, set[str]] = defaultdict(set)
     for a, b in pairs:
-        if a != b:
+        if a != b and a not in down and b not in down and island[nodes[a].site] == island[nodes[b].site]:
             peers[a].add(b)
             peers[b].add(a)
     expected: dict[str, list] = {}
-    for mem in m.members:
-        ranks = via_rs - {r for r in own[mem.name] if announcers[r] == 1} if mem.name in rs_members else set()
+    for mem in alive:
+        heard = announcers[island[mem.site]]
+        ranks = set(heard) - {r for r in own[mem.name] if heard[r] == 1} if mem.name in rs_members else set()
         for peer in peers[mem.name]:
             ranks |= own[peer]
         expected[mem.name] = [order[r] for r in sorted(ranks)]

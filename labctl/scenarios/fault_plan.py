@@ -12,6 +12,7 @@ from typing import Literal
 from labctl import daemons
 from labctl.model.graph import Components
 from labctl.plan import Plan
+from labctl.plan import build
 from labctl.plan.build import Session
 from labctl.scenarios.spec import Impairment, Scenario
 
@@ -45,10 +46,6 @@ class FaultPlan:
     broken: list[Session] = field(default_factory=list)  # planned sessions the fault cuts
 
 
-def _bilateral(plan: Plan) -> set[frozenset]:
-    return {frozenset((m.name, p)) for m in plan.model.members for p in m.bilateral}
-
-
 def islands(plan: Plan, removed_trunk: tuple[str, str] | None) -> dict[str, int]:
     """Site -> the number of the group of sites it still reaches with `removed_trunk` cut."""
     groups = Components(s.name for s in plan.model.sites)
@@ -60,22 +57,11 @@ def islands(plan: Plan, removed_trunk: tuple[str, str] | None) -> dict[str, int]
 
 def expected_routes(plan: Plan, down: set[str] = frozenset(), removed_trunk: tuple[str, str] | None = None
                     ) -> dict[str, set[str]]:
-    """The prefixes each live member should hold, given dead nodes and a missing trunk."""
-    island = islands(plan, removed_trunk)
-    members = [m for m in plan.model.members if m.name not in down]
-    servers = [r for r in plan.model.route_servers if r.name not in down]
-    pairs = _bilateral(plan)
-    out: dict[str, set[str]] = {}
-    for x in members:
-        routes: set[str] = set()
-        for y in members:
-            if y.name == x.name or island[x.site] != island[y.site]:
-                continue
-            via_rs = x.route_server and y.route_server and any(island[r.site] == island[x.site] for r in servers)
-            if via_rs or frozenset((x.name, y.name)) in pairs:
-                routes |= {str(p) for p in y.prefixes}
-        out[x.name] = routes
-    return out
+    """The prefixes each live member should hold, given dead nodes and a missing trunk (the plan's
+    own derivation, labctl.plan.build.expected_routes, with the fault applied)."""
+    m = plan.model
+    got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down), islands(plan, removed_trunk))
+    return {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
 
 
 def probe_address(plan: Plan, member: str) -> str | None:
