@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from datetime import datetime, timezone
 from importlib.resources import files as package_files
 from typing import TYPE_CHECKING
