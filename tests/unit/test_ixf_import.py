@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -20,11 +19,10 @@ from labctl.model.load import load_text
 from labctl.model.schema import NAME_PATTERN
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ixf"
-# Real exports shared next to the repository (optional: the project never needs them at run time).
-SHARED = Path(os.environ.get("LABCTL_IXF_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "data" / "ixf"))
-SHARED_SCHEMAS = Path(os.environ.get("LABCTL_IXF_SCHEMAS", Path(__file__).resolve().parents[3] / "shared" / "schemas"))
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared IX-F samples not present at {SHARED} "
-                                  "(set LABCTL_IXF_SAMPLES to a folder with bcix.json, gr-ix.json, ...)")
+# Real IX-F exports and the IX-F JSON schemas, shipped with the tests (provenance and licences:
+# tests/fixtures/README.md), so a fresh clone runs every case.
+REAL = FIXTURES / "real"
+IXF_SCHEMAS = FIXTURES / "schemas"
 
 GOOD = ["v10_two_cities.json", "v06_single_vlan.json", "partial.json"]
 
@@ -447,15 +445,14 @@ def test_cli_help_has_an_example():
     assert res.exit_code == 0 and "Example: labctl import ixf" in res.output
 
 
-# --------------------------------------------------------------------------- shared real exports
+# --------------------------------------------------------------------------- real exports
 
 
-@needs_shared
 @pytest.mark.parametrize("name", ["bcix.json", "gr-ix.json"])
 def test_shared_exports_import(name):
-    r = import_ixf(SHARED / name)
+    r = import_ixf(REAL / name)
     assert_valid(r)
-    data = json.loads((SHARED / name).read_text())
+    data = json.loads((REAL / name).read_text())
     assert len(r.imported) + len(r.skipped) == len(data["member_list"])
     # members keep their real LAN addresses
     real = {a for m in data["member_list"] for c in m["connection_list"] for v in c["vlan_list"]
@@ -467,31 +464,31 @@ def test_shared_exports_import(name):
         assert rs.ipv4 not in real and rs.ipv6 not in real
 
 
-@needs_shared
 def test_shared_export_sampling_is_nested():
-    picked = [{x.asn for x in import_ixf(SHARED / "bcix.json", sample=n).imported} for n in (5, 10, 30)]
+    picked = [{x.asn for x in import_ixf(REAL / "bcix.json", sample=n).imported} for n in (5, 10, 30)]
     assert picked[0] <= picked[1] <= picked[2] and [len(p) for p in picked] == [5, 10, 30]
-    assert import_ixf(SHARED / "bcix.json", sample=10).text == import_ixf(SHARED / "bcix.json", sample=10).text
+    assert import_ixf(REAL / "bcix.json", sample=10).text == import_ixf(REAL / "bcix.json", sample=10).text
 
 
-@needs_shared
 def test_shared_official_example_reports_addresses_outside_the_lan():
     # The official example's member addresses lie outside its VLAN's declared prefix.
     with pytest.raises(LabctlError) as exc:
-        import_ixf(SHARED / "official_more_complex_example.json")
+        import_ixf(REAL / "official_more_complex_example.json")
     msg = exc.value.message
     assert "member_list[0].connection_list[0].vlan_list[0].ipv4.address" in msg
     assert "outside the peering LAN 80.249.208.0/21" in msg
 
 
-@pytest.mark.skipif(not SHARED_SCHEMAS.is_dir(), reason=f"IX-F JSON schemas not present at {SHARED_SCHEMAS} "
-                    "(set LABCTL_IXF_SCHEMAS to a folder with ixp-member-list*.schema.json)")
 @pytest.mark.parametrize("name, schema", [
     ("v10_two_cities.json", "ixp-member-list.schema.json"),
     ("partial.json", "ixp-member-list.schema.json"),
     ("multi_ixp.json", "ixp-member-list.schema.json"),
     ("v06_single_vlan.json", "ixp-member-list-0.6.schema.json"),
+    ("real/bcix.json", "ixp-member-list-0.6.schema.json"),
+    ("real/gr-ix.json", "ixp-member-list-0.6.schema.json"),
+    ("real/official_more_complex_example.json", "ixp-member-list-0.6.schema.json"),
 ])
-def test_own_fixtures_follow_the_ixf_schema(name, schema):
-    jsonschema = pytest.importorskip("jsonschema")
-    jsonschema.Draft4Validator(json.loads((SHARED_SCHEMAS / schema).read_text())).validate(fixture(name))
+def test_fixtures_follow_the_ixf_schema(name, schema):
+    import jsonschema
+
+    jsonschema.Draft4Validator(json.loads((IXF_SCHEMAS / schema).read_text())).validate(fixture(name))
