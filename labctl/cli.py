@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from labctl import __version__
+from labctl.console import make_console
 from labctl.errors import LabctlError
 from labctl.importers.command import import_app
 
@@ -19,8 +19,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="
 host_app = typer.Typer(no_args_is_help=True, help="Prepare this machine to run labs.")
 app.add_typer(host_app, name="host")
 app.add_typer(import_app, name="import", help="Turn a real IXP's published data into an ix.yml.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = make_console()
+err = make_console(stderr=True)
 
 
 def _fail(exc: LabctlError) -> None:
@@ -90,8 +90,8 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print the checks 
     else:
         table = Table("check", "status", "detail", "fix")
         for c in report.checks:
-            status = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]unavailable[/]")
-            table.add_row(c.name, status, c.detail, c.fix)
+            colour = {"ok": "green", "missing": "red", "unavailable": "yellow"}.get(c.status, "dim")
+            table.add_row(c.name, f"[{colour}]{c.status}[/]", c.detail, c.fix)
         out.print(table)
         out.print("[green]host is ready[/]" if report.ready else "[red]host is not ready[/]")
     raise typer.Exit(0 if report.ready else 1)
@@ -314,6 +314,7 @@ def status(
     Example: labctl status --json
     """
     from labctl import lifecycle
+    from labctl.report.tables import status_tables
 
     try:
         st = lifecycle.status(file, lab_name)
@@ -324,33 +325,8 @@ def status(
                "sessions": {n: [s.__dict__ for s in b.sessions] for n, b in st.bgp.items()},
                "matrix": st.matrix, "errors": st.errors, "convergence": _convergence_dict(st.convergence)})
     else:
-        nodes = Table("node", "role", "daemon", "site", "state", "mgmt", "image", title=f"lab {st.lab}")
-        for name, n in sorted(st.nodes.items()):
-            nodes.add_row(name, n["role"], n["daemon"], n["site"], n["state"], n["mgmt_ipv4"], n["image"])
-        out.print(nodes)
-        sessions = Table("node", "peer", "afi", "state", "uptime", "received", "accepted", "sent", title="BGP sessions")
-        for name, b in sorted(st.bgp.items()):
-            for s in b.sessions:
-                colour = "green" if s.established else "red"
-                peer = (s.description or s.peer_address).split(" (")[0]
-                sessions.add_row(name, peer, s.afi, f"[{colour}]{s.state}[/]",
-                                 s.uptime, str(s.received), str(s.accepted), str(s.sent))
-        out.print(sessions)
-        names = sorted(st.matrix)
-        # numbered columns keep the matrix readable in 80 columns; the row label names each number
-        matrix = Table("member (#) sees →", *[str(i + 1) for i in range(len(names))],
-                       title="route visibility (4 = IPv4, 6 = IPv6, - = missing, · = itself)")
-        for number, viewer in enumerate(names, 1):
-            row = []
-            for origin in names:
-                cells = st.matrix[viewer].get(origin)
-                if cells is None:
-                    row.append("·")
-                    continue
-                row.append("".join(("4" if afi == "ipv4" else "6") if ok else ("-" if ok is False else " ")
-                                   for afi, ok in cells.items()))
-            matrix.add_row(f"{viewer} ({number})", *row)
-        out.print(matrix)
+        for table in status_tables(st):
+            out.print(table)
         out.print("[green]converged[/]" if st.convergence.converged else "[red]not converged[/]")
     raise typer.Exit(0 if st.convergence.converged else 2)
 

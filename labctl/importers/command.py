@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from labctl.console import make_console
 from labctl.errors import LabctlError
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 import_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
                          help="Build an ix.yml from data a real exchange publishes.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = make_console()
+err = make_console(stderr=True)
 
 
 @import_app.callback()

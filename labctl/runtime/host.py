@@ -42,6 +42,15 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True
+    informational: bool = False  # absence is fine and needs no fix: the check only says how labctl runs
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        if self.informational:
+            return "absent (fine)"
+        return "missing" if self.required else "unavailable"
 
 
 @dataclass
@@ -53,7 +62,7 @@ class DoctorReport:
         return all(c.ok for c in self.checks if c.required)
 
     def as_dict(self) -> dict:
-        return {"ready": self.ready, "checks": [asdict(c) for c in self.checks]}
+        return {"ready": self.ready, "checks": [{**asdict(c), "status": c.status} for c in self.checks]}
 
 
 def _run(cmd: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess:
@@ -148,9 +157,10 @@ def doctor() -> DoctorReport:
     report.checks.append(Check("iptables", bool(ipt), ipt or "not found", "" if ipt else "apt-get install iptables"))
     cap = has_cap_sys_resource()
     report.checks.append(
-        Check("cap:sys_resource", True,
-              "present" if cap else "missing: labctl runs nodes unprivileged with explicit capabilities",
-              required=False)
+        Check("cap:sys_resource", cap,
+              "present" if cap else "not in the capability bounding set; labctl runs nodes unprivileged "
+              "with explicit capabilities, so labs work without it",
+              required=False, informational=True)
     )
     return report
 

@@ -62,3 +62,19 @@ def test_missing_netem_is_reported_but_not_blocking(healthy, monkeypatch):
     code, report = _doctor()
     netem = next(c for c in report["checks"] if c["name"] == "kernel:netem")
     assert code == 0 and netem["ok"] is False and netem["required"] is False
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_cap_sys_resource_never_says_ok_when_absent(healthy, monkeypatch, present):
+    monkeypatch.setattr(host, "has_cap_sys_resource", lambda: present)
+    code, report = _doctor()
+    cap = next(c for c in report["checks"] if c["name"] == "cap:sys_resource")
+    assert code == 0  # labs run either way
+    if present:
+        assert cap["ok"] is True and cap["status"] == "ok" and cap["detail"] == "present"
+    else:
+        assert cap["ok"] is False and cap["status"] == "absent (fine)"
+        assert "missing" not in cap["detail"] and "unprivileged" in cap["detail"] and cap["fix"] == ""
+    text = runner.invoke(app, ["doctor"]).stdout
+    row = next(line for line in text.splitlines() if "cap:sys_resource" in line)
+    assert ("ok" in row.split("│")[2]) is present

@@ -1,0 +1,33 @@
+"""Rich tables for `labctl status` (pure: built from a lab.Status, printed by the CLI)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def _cell(cells: dict | None) -> str:
+    if cells is None:
+        return "·"
+    return "".join(("4" if afi == "ipv4" else "6") if ok else ("-" if ok is False else " ")
+                   for afi, ok in cells.items())
+
+
+def status_tables(st) -> list[Table]:
+    """Nodes, BGP sessions, and the route-visibility matrix of a lab.Status."""
+    nodes = Table("node", "role", "daemon", "site", "state", "mgmt", "image", title=f"lab {st.lab}")
+    for name, n in sorted(st.nodes.items()):
+        nodes.add_row(name, n["role"], n["daemon"], n["site"], n["state"], n["mgmt_ipv4"], n["image"])
+    sessions = Table("node", "peer", "afi", "state", "uptime", "received", "accepted", "sent", title="BGP sessions")
+    for name, b in sorted(st.bgp.items()):
+        for s in b.sessions:
+            colour = "green" if s.established else "red"
+            peer = (s.description or s.peer_address).split(" (")[0]
+            sessions.add_row(name, peer, s.afi, f"[{colour}]{s.state}[/]",
+                             s.uptime, str(s.received), str(s.accepted), str(s.sent))
+    names = sorted(st.matrix)
+    # numbered columns keep the matrix narrow on a terminal; the row label names each number
+    matrix = Table("member (#) sees →", *[str(i + 1) for i in range(len(names))],
+                   title="route visibility (4 = IPv4, 6 = IPv6, - = missing, · = itself)")
+    for number, viewer in enumerate(names, 1):
+        matrix.add_row(f"{viewer} ({number})", *[_cell(st.matrix[viewer].get(origin)) for origin in names])
+    return [nodes, sessions, matrix]
