@@ -19,6 +19,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="
 host_app = typer.Typer(no_args_is_help=True, help="Prepare this machine to run labs.")
 app.add_typer(host_app, name="host")
 app.add_typer(import_app, name="import", help="Turn a real IXP's published data into an ix.yml.")
+report_app = typer.Typer(no_args_is_help=True, help="Turn test results into summaries for CI pages and chats.")
+app.add_typer(report_app, name="report")
 out = make_console()
 err = make_console(stderr=True)
 
@@ -472,6 +474,30 @@ def test_cmd(
     passed = sum(r.passed for r in results)
     out.print(f"{passed}/{len(results)} scenarios passed")
     raise typer.Exit(0 if passed == len(results) else 1)
+
+
+@report_app.command("summary")
+def report_summary(
+    junit: Path = typer.Argument(..., help="JUnit XML file (from `labctl test --junit FILE`, or any JUnit file)."),
+    title: str = typer.Option("labctl results", "--title", help="Heading of the summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print the test cases as JSON instead of Markdown."),
+):
+    """Print a JUnit file as a Markdown table (result, test, seconds, detail) with totals.
+
+    Exit 0 when the file could be read, whatever the results (the test step carries the verdict).
+
+    Example: labctl report summary junit.xml >> "$GITHUB_STEP_SUMMARY"
+    """
+    from labctl.report.summary import read_junit, to_markdown
+
+    try:
+        cases = read_junit(junit)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump({"file": str(junit), "cases": cases})
+    else:
+        typer.echo(to_markdown(cases, title), nl=False)
 
 
 if __name__ == "__main__":
