@@ -7,15 +7,31 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labctl import __version__
-from labctl.console import make_console
-from labctl.errors import LabctlError
+from labctl.completion import complete_node, complete_scenario
+from labctl.console import PhaseProgress, make_console
+from labctl.errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_NOT_CONVERGED, LabctlError
 from labctl.importers.command import import_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
-                  help="Regional Internet-exchange labs on containerlab with FRR and BIRD.")
+# Conventions of every command: the IX file is -f/--file (default ./ix.yml, or the running lab);
+# --json is a flag that prints JSON on stdout (progress then goes to stderr); files are written
+# with options named after what they hold (--junit, --results, --report, -o). Help texts avoid
+# square brackets (rich markup would eat them): defaults are given with show_default.
+ROOT_HELP = f"""Regional Internet-exchange labs on containerlab with FRR and BIRD.
+
+Example: labctl init && labctl up -f ix.yml && labctl status && labctl test && labctl down
+
+The IX file is given with -f/--file in every command (default: ./ix.yml, or the running lab); --json prints JSON on stdout.
+
+{EXIT_CODES_HELP}
+
+Shell completion (node and scenario names too): labctl --install-completion
+"""
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 host_app = typer.Typer(no_args_is_help=True, help="Prepare this machine to run labs.")
 app.add_typer(host_app, name="host")
 app.add_typer(import_app, name="import", help="Turn a real IXP's published data into an ix.yml.")
@@ -26,10 +42,32 @@ err = make_console(stderr=True)
 
 
 def _fail(exc: LabctlError) -> None:
-    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        err.print(f"  [bold]fix:[/] {exc.hint}", highlight=False)
+        err.print(f"  [bold]fix:[/] {escape(exc.hint)}", highlight=False)
     raise typer.Exit(exc.exit_code)
+
+
+def _file_option(default: str = "./ix.yml"):
+    return typer.Option(None, "--file", "-f", help="IX definition.", show_default=default)
+
+
+def _file_argument():
+    # the IX file used to be positional in some commands: still accepted there, not advertised
+    return typer.Argument(None, hidden=True, metavar="FILE", help="Same as --file.")
+
+
+def _ix_file(option: Path | None, positional: Path | None, required: bool) -> Path | None:
+    """The IX file from -f or the old positional form; for commands that build, ./ix.yml by default."""
+    if option is not None and positional is not None and option != positional:
+        _fail(LabctlError(f"two IX files given ({positional} and -f {option})", "give one, with -f FILE"))
+    chosen = option or positional
+    if chosen is None and required:
+        if not Path("ix.yml").is_file():
+            _fail(LabctlError("no IX file given and no ix.yml in this folder",
+                              "give one with -f FILE, or write a starter with `labctl init`"))
+        chosen = Path("ix.yml")
+    return chosen
 
 
 def _version(value: bool) -> None:
@@ -38,12 +76,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(help=ROOT_HELP)
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")):
-    """Regional Internet-exchange labs on containerlab with FRR and BIRD.
-
-    Example: labctl init && labctl up ix.yml && labctl test && labctl down
-    """
+    pass
 
 
 @host_app.command("setup")
@@ -56,12 +91,12 @@ def host_setup(as_json: bool = typer.Option(False, "--json", help="Print step re
     """
     from labctl.runtime import host
 
+    def ended(r) -> None:
+        progress(f"{r.name} {r.status} in {r.seconds:.1f} s" + (f": {r.detail}" if r.status != "skipped" else ""))
+
     try:
-        if as_json:
-            results = host.setup()
-        else:
-            with out.status("host set-up") as status:
-                results = host.setup(on_step=lambda name: status.update(f"host set-up: {name}"))
+        with PhaseProgress(err if as_json else out, "host setup") as progress:
+            results = host.setup(on_step=lambda name: progress(f"{name} ..."), on_done=ended)
     except LabctlError as exc:
         _fail(exc)
     failed = any(r.status == "failed" for r in results)
@@ -73,7 +108,7 @@ def host_setup(as_json: bool = typer.Option(False, "--json", help="Print step re
             colour = {"done": "green", "skipped": "dim", "failed": "red"}[r.status]
             table.add_row(r.name, f"[{colour}]{r.status}[/]", f"{r.seconds:.1f}", r.detail)
         out.print(table)
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(EXIT_FAILED if failed else 0)
 
 
 @app.command()
@@ -119,35 +154,69 @@ def init(
     directory: Path = typer.Argument(Path("."), help="Folder to write ix.yml into."),
     minimal: bool = typer.Option(False, "--minimal", help="Write the minimal example (1 site, 1 route server, 2 members)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing ix.yml."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
-    """Write a starter ix.yml: the bundled regional IX (3 sites, 2 route servers, 8 members).
+    """Write a starter ix.yml (the bundled regional IX: 3 sites, 2 route servers, 8 members).
 
-    Example: labctl init && labctl validate ix.yml
+    Also writes ix.schema.json next to it, named on the first line of ix.yml:
+    editors then complete and check the file as you type.
+
+    Example: labctl init && labctl validate -f ix.yml
     """
+    from labctl.model.jsonschema import SCHEMA_FILENAME, ix_json_schema_text, modeline
     from labctl.resources import bundled
 
+    example = "minimal" if minimal else "regional"
     source = bundled("topologies") / ("minimal.yml" if minimal else "regional-ix.yml")
-    target = directory / "ix.yml"
+    target, schema = directory / "ix.yml", directory / SCHEMA_FILENAME
     if target.exists() and not force:
         _fail(LabctlError(f"{target} already exists", "use --force to overwrite it, or pick another folder"))
     directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(source.read_text())
-    out.print(f"wrote {target} ({'minimal' if minimal else 'regional'} example); next: labctl validate {target}")
+    schema.write_text(ix_json_schema_text())
+    target.write_text(modeline(SCHEMA_FILENAME) + source.read_text())
+    if as_json:
+        _dump({"file": str(target), "schema": str(schema), "example": example})
+    else:
+        out.print(f"wrote {target} ({example} example) and {schema}; next: labctl validate -f {target}",
+                  highlight=False)
+
+
+@app.command()
+def schema(
+    output: Path = typer.Option(None, "-o", "--output", help="Write the schema to this file instead of stdout."),
+):
+    """Print the JSON schema of ix.yml (titles and descriptions for every key), for editors and tools.
+
+    `labctl init` writes it as ix.schema.json next to ix.yml; refresh it after upgrading labctl.
+
+    Example: labctl schema -o ix.schema.json
+    """
+    from labctl.model.jsonschema import ix_json_schema_text
+
+    text = ix_json_schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        err.print(f"wrote {output}", highlight=False)
 
 
 @app.command()
 def validate(
-    files: list[Path] = typer.Argument(..., help="IX definition(s) to check."),
+    file_options: list[Path] = typer.Option(None, "--file", "-f", help="IX definition to check (repeatable).",
+                                            show_default="./ix.yml"),
+    files: list[Path] = typer.Argument(None, hidden=True, metavar="FILE...", help="Same as --file."),
     as_json: bool = typer.Option(False, "--json", help="Print findings as JSON."),
 ):
     """Check IX definitions and report every problem at once, with file, line and a fix.
 
     Exit 1 if any file has a problem.
 
-    Example: labctl validate ix.yml --json
+    Example: labctl validate -f ix.yml --json
     """
     from labctl.model.load import ModelErrors
 
+    files = [*(file_options or []), *(files or [])] or [_ix_file(None, None, required=True)]
     results, failed = [], False
     for path in files:
         try:
@@ -167,7 +236,7 @@ def validate(
             failed = True
             results.append({"file": str(path), "valid": False, "errors": [{"file": str(path), "message": exc.message}]})
             if not as_json:
-                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
     if as_json:
         out.print_json(json.dumps({"valid": not failed, "files": results}))
     raise typer.Exit(1 if failed else 0)
@@ -175,30 +244,37 @@ def validate(
 
 @app.command()
 def generate(
-    file: Path = typer.Argument(..., help="IX definition."),
-    outdir: Path = typer.Option(None, "-o", "--output", help="Output folder [default: ./<ix name>]."),
-    image: str = typer.Option(None, "--image", help="Node image for the topology [default: the current labctl/node tag]."),
+    file: Path = _file_option(),
+    file_arg: Path = _file_argument(),
+    outdir: Path = typer.Option(None, "-o", "--output", help="Output folder.", show_default="./<lab name>"),
+    image: str = typer.Option(None, "--image", help="Node image for the topology.",
+                              show_default="the current labctl/node tag"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
     """Write the containerlab topology and every node's FRR/BIRD config. Deterministic.
 
-    Example: labctl generate ix.yml -o lab/
+    Example: labctl generate -f ix.yml -o lab/
     """
     from labctl.model.load import ModelErrors
     from labctl.plan import build_plan
     from labctl.render import render_lab, write_lab
     from labctl.runtime.images import node_image_tag
 
+    file = _ix_file(file, file_arg, required=True)
     try:
         model = _load(file)
     except ModelErrors as exc:
-        _report_model_errors(exc, False)
+        _report_model_errors(exc, as_json)
     except LabctlError as exc:
         _fail(exc)
     plan = build_plan(model)
     target = outdir or Path(plan.lab)
     files = render_lab(plan, image or node_image_tag())
     write_lab(files, target)
-    out.print(f"wrote {len(files)} files for {len(plan.nodes)} nodes to {target}", highlight=False)
+    if as_json:
+        _dump({"lab": plan.lab, "output": str(target), "nodes": len(plan.nodes), "files": sorted(files)})
+    else:
+        out.print(f"wrote {len(files)} files for {len(plan.nodes)} nodes to {target}", highlight=False)
 
 
 def _json_default(obj):
@@ -215,10 +291,11 @@ def _dump(data) -> None:
 
 @app.command()
 def up(
-    file: Path = typer.Argument(..., help="IX definition to build."),
-    workdir: Path = typer.Option(None, "--workdir", help="Lab folder [default: .labctl/<lab> next to FILE]."),
+    file: Path = _file_option(),
+    file_arg: Path = _file_argument(),
+    workdir: Path = typer.Option(None, "--workdir", help="Lab folder.", show_default=".labctl/<lab> next to the IX file"),
     workers: int = typer.Option(16, "--workers", help="Nodes configured in parallel."),
-    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for BGP [default: derived from the timers]."),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for BGP.", show_default="derived from the timers"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Build the IX as a running lab: generate, image, containerlab deploy, Nornir push, wait for BGP.
@@ -226,17 +303,15 @@ def up(
     On a running lab it reconciles (pushes what changed; redeploys when nodes or links changed).
     Exit 0 only when every planned session is Established and every member holds its routes.
 
-    Example: labctl up ix.yml
+    Example: labctl up -f ix.yml
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
 
+    file = _ix_file(file, file_arg, required=True)
     try:
-        if as_json:
-            report = lifecycle.up(file, workdir, workers=workers, timeout=timeout)
-        else:
-            with out.status("up") as st:
-                report = lifecycle.up(file, workdir, progress=lambda p: st.update(f"up: {p}"), workers=workers, timeout=timeout)
+        with PhaseProgress(err if as_json else out, "up") as progress:
+            report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
@@ -254,7 +329,7 @@ def up(
             err.print(f"[yellow]note:[/] {note}", highlight=False)
         out.print(f"[green]lab {report.lab} is up[/] (folder {report.workdir})" if report.ok
                   else f"[red]lab {report.lab} is NOT converged[/]")
-    raise typer.Exit(0 if report.ok else 2)
+    raise typer.Exit(0 if report.ok else EXIT_NOT_CONVERGED)
 
 
 def _convergence_dict(c) -> dict:
@@ -281,19 +356,20 @@ def _print_convergence(c) -> None:
 
 @app.command()
 def down(
-    file: Path = typer.Argument(None, help="IX definition of the lab [default: the only running lab]."),
-    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of FILE."),
+    file: Path = _file_option("the only running lab"),
+    file_arg: Path = _file_argument(),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of the IX file."),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab folder (configs, keys)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Destroy a lab: containers, links, management network and lab folder. Idempotent.
 
-    Example: labctl down ix.yml   (or: labctl down --lab kibi-ix)
+    Example: labctl down -f ix.yml   (or: labctl down --lab kibi-ix)
     """
     from labctl import lifecycle
 
     try:
-        result = lifecycle.down(file, lab_name, keep)
+        result = lifecycle.down(_ix_file(file, file_arg, required=False), lab_name, keep)
     except LabctlError as exc:
         _fail(exc)
     if as_json:
@@ -305,13 +381,14 @@ def down(
 
 @app.command()
 def status(
-    file: Path = typer.Argument(None, help="IX definition of the lab [default: the only running lab]."),
-    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of FILE."),
+    file: Path = _file_option("the only running lab"),
+    file_arg: Path = _file_argument(),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name instead of the IX file."),
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ):
     """Nodes, BGP sessions per node and the route-visibility matrix (who sees whose prefixes).
 
-    Exit 0 when the lab is converged, 2 when it is not.
+    Exit 0 when the lab is converged, 4 when it is not.
 
     Example: labctl status --json
     """
@@ -319,7 +396,7 @@ def status(
     from labctl.report.tables import status_tables
 
     try:
-        st = lifecycle.status(file, lab_name)
+        st = lifecycle.status(_ix_file(file, file_arg, required=False), lab_name)
     except LabctlError as exc:
         _fail(exc)
     if as_json:
@@ -330,14 +407,14 @@ def status(
         for table in status_tables(st):
             out.print(table)
         out.print("[green]converged[/]" if st.convergence.converged else "[red]not converged[/]")
-    raise typer.Exit(0 if st.convergence.converged else 2)
+    raise typer.Exit(0 if st.convergence.converged else EXIT_NOT_CONVERGED)
 
 
 @app.command()
 def lg(
-    node: str = typer.Argument(..., help="Router to ask (a route server or member)."),
+    node: str = typer.Argument(..., help="Router to ask (a route server or member).", autocompletion=complete_node),
     prefix: str = typer.Argument(..., help="Prefix to look up, e.g. 198.18.1.0/24."),
-    file: Path = typer.Option(None, "--file", "-f", help="IX definition [default: the only running lab]."),
+    file: Path = _file_option("the only running lab"),
     lab_name: str = typer.Option(None, "--lab", help="Lab name."),
     as_json: bool = typer.Option(False, "--json", help="Print the raw result as JSON."),
 ):
@@ -366,24 +443,28 @@ def lg(
 
 @app.command()
 def push(
-    file: Path = typer.Argument(None, help="Edited IX definition [default: the running lab's file]."),
+    file: Path = _file_option("the running lab's IX file"),
+    file_arg: Path = _file_argument(),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show the per-node diff."),
-    node: list[str] = typer.Option(None, "--node", help="Limit to these nodes (repeatable)."),
+    node: list[str] = typer.Option(None, "--node", help="Limit to these nodes (repeatable).", autocompletion=complete_node),
     lab_name: str = typer.Option(None, "--lab", help="Lab name."),
-    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for verification [default: from the timers]."),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for verification.",
+                                  show_default="derived from the timers"),
     as_json: bool = typer.Option(False, "--json", help="Print per-node results as JSON."),
 ):
     """Re-render from the IX file, apply only to changed nodes, verify, roll back what fails.
 
-    Exit 0 when every changed node applied and verified; 2 when any node was rolled back or failed.
+    Exit 0 when every changed node applied and verified; 4 when any node was rolled back or failed.
 
-    Example: labctl push ix.yml --dry-run
+    Example: labctl push -f ix.yml --dry-run
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
 
     try:
-        report = lifecycle.push(file, lab_name, dry_run=dry_run, only=node or None, timeout=timeout)
+        with PhaseProgress(err if as_json else out, "push") as progress:
+            report = lifecycle.push(_ix_file(file, file_arg, required=False), lab_name, dry_run=dry_run,
+                              only=node or None, timeout=timeout, progress=progress)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
@@ -401,44 +482,48 @@ def push(
             colour = {"unchanged": "dim", "would-change": "yellow", "applied": "green"}.get(n.status, "red")
             table.add_row(n.node, f"[{colour}]{n.status}[/]", n.error)
         out.print(table)
-    raise typer.Exit(0 if report.ok else 2)
+    raise typer.Exit(0 if report.ok else EXIT_NOT_CONVERGED)
 
 
 @app.command("test")
 def test_cmd(
-    scenarios: list[str] = typer.Argument(None, help="Built-in scenario names or scenario .yml files [default: all built-ins]."),
-    file: Path = typer.Option(None, "--file", "-f", help="IX definition of the running lab [default: the only running lab]."),
+    scenarios: list[str] = typer.Argument(None, help="Built-in scenario names or scenario .yml files.",
+                                          show_default="every built-in", autocompletion=complete_scenario),
+    file: Path = _file_option("the only running lab"),
     up_file: Path = typer.Option(None, "--up", help="Bring this IX up first (and keep it running)."),
     lab_name: str = typer.Option(None, "--lab", help="Lab name."),
     junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
-    json_out: Path = typer.Option(None, "--json", help="Write results with full timelines as JSON here."),
+    results_out: Path = typer.Option(None, "--results", help="Write results with full timelines as JSON here."),
     report: Path = typer.Option(None, "--report", help="Write report.md and a timeline SVG per scenario into this folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results with full timelines as JSON."),
     list_only: bool = typer.Option(False, "--list", help="List the built-in scenarios and exit."),
 ):
     """Run failover, convergence and impairment scenarios on a running lab; measure and judge.
 
     Each scenario applies a fault, records a timeline (T0, T_detect, T_cp, probe outages),
     restores the lab and checks the numbers against windows derived from the IX's timers.
-    Exit 0 only when every scenario passes.
+    Exit 0 only when every scenario passes (1 otherwise).
 
-    Example: labctl test rs-failover member-link-down --junit junit.xml --json results.json --report report/
+    Example: labctl test rs-failover member-link-down --junit junit.xml --results results.json --report report/
     """
     from labctl import lifecycle
-    from labctl.report.results import write_all
-    from labctl.scenarios.engine import run_scenario
-    from labctl.scenarios.spec import builtin_names, resolve
+    from labctl.report.results import to_json, write_all
+    from labctl.scenarios.spec import resolve
 
     if list_only:
-        from labctl.scenarios.spec import resolve as _resolve
-
-        for sc in _resolve([]):
-            out.print(f"[bold]{sc.name}[/]: {' '.join(sc.description.split())}")
+        scenarios_found = resolve([])
+        if as_json:
+            _dump([{"name": sc.name, "description": " ".join(sc.description.split())} for sc in scenarios_found])
+        else:
+            for sc in scenarios_found:
+                out.print(f"[bold]{sc.name}[/]: {escape(' '.join(sc.description.split()))}")
         raise typer.Exit(0)
+    say = err if as_json else out  # stdout carries only JSON under --json
     try:
         chosen = resolve(scenarios or [])
         if up_file is not None:
-            with out.status("up") as st:
-                report_up = lifecycle.up(up_file, progress=lambda p: st.update(f"up: {p}"))
+            with PhaseProgress(say, "up") as progress:
+                report_up = lifecycle.up(up_file, progress=progress)
             if not report_up.ok:
                 _print_convergence(report_up.convergence)
                 _fail(LabctlError(f"lab {report_up.lab} did not come up", "see the sessions above; `labctl status`"))
@@ -446,34 +531,43 @@ def test_cmd(
         target = lifecycle.find_lab(file, lab_name)
     except LabctlError as exc:
         _fail(exc)
+    results = _run_scenarios(target, chosen, say)
+    for path in write_all(target.plan.lab, results, junit, results_out, report):
+        say.print(f"wrote {path}", highlight=False)
+    passed = sum(r.passed for r in results)
+    say.print(f"{passed}/{len(results)} scenarios passed")
+    if as_json:
+        typer.echo(to_json(target.plan.lab, results))
+    raise typer.Exit(0 if passed == len(results) else EXIT_FAILED)
+
+
+def _run_scenarios(target, chosen, say) -> list:
+    from labctl.scenarios.engine import run_scenario
+
     results = []
     nr = target.nornir()
     try:
         for sc in chosen:
-            with out.status(sc.name) as st:
-                result = run_scenario(target, sc, nr, progress=lambda p: st.update(p))
+            with PhaseProgress(say, sc.name) as progress:
+                result = run_scenario(target, sc, nr, progress=progress)
             results.append(result)
             verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
             t_d = f"{result.t_detect:.3f}s" if result.t_detect is not None else "-"
             t_cp = f"{result.t_cp:.3f}s" if result.t_cp is not None else "-"
-            out.print(f"{verdict} {sc.name}: {result.target}; T_detect {t_d}, T_cp {t_cp} ({result.seconds:.0f}s)",
+            say.print(f"{verdict} {sc.name}: {escape(result.target)}; T_detect {t_d}, T_cp {t_cp} ({result.seconds:.0f}s)",
                       highlight=False)
             if result.error:
-                err.print(f"  error: {result.error}", highlight=False)
+                err.print(f"  error: {escape(result.error)}", highlight=False)
             if result.repair:
-                err.print(f"  [yellow]repair:[/] {result.repair}", highlight=False)
+                err.print(f"  [yellow]repair:[/] {escape(result.repair)}", highlight=False)
             for c in result.checks:
                 if c.status != "pass":
                     colour = "red" if c.status == "fail" else "yellow"
-                    out.print(f"  [{colour}]{c.status}[/] {c.name}: expected {c.expected}; observed {c.observed}",
+                    say.print(f"  [{colour}]{c.status}[/] {escape(f'{c.name}: expected {c.expected}; observed {c.observed}')}",
                               highlight=False)
     finally:
         nr.close_connections()
-    for path in write_all(target.plan.lab, results, junit, json_out, report):
-        out.print(f"wrote {path}")
-    passed = sum(r.passed for r in results)
-    out.print(f"{passed}/{len(results)} scenarios passed")
-    raise typer.Exit(0 if passed == len(results) else 1)
+    return results
 
 
 @report_app.command("summary")

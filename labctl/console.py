@@ -20,3 +20,39 @@ def make_console(file: IO[str] | None = None, stderr: bool = False) -> Console:
     if not console.is_terminal:
         console.width = UNBOUNDED_WIDTH
     return console
+
+
+class PhaseProgress:
+    """Progress of a long command, as a callback `progress("deploy")`.
+
+    On a terminal: a rich spinner showing the current phase. Anywhere else (CI logs): one line per
+    message, stamped with the seconds since the command started, so a log shows where time goes.
+    Give it the stderr console when stdout carries JSON.
+    """
+
+    def __init__(self, console: Console, label: str):
+        self.console, self.label = console, label
+        self._status = None
+        self._started = 0.0
+
+    def __enter__(self) -> "PhaseProgress":
+        import time
+
+        self._started = time.monotonic()
+        if self.console.is_terminal:
+            self._status = self.console.status(self.label)
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+    def __call__(self, message: str) -> None:
+        import time
+
+        if self._status is not None:
+            self._status.update(f"{self.label}: {message}")
+        else:
+            elapsed = time.monotonic() - self._started
+            self.console.print(f"[{elapsed:7.1f}s] {self.label}: {message}", markup=False, highlight=False)

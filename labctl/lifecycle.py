@@ -188,10 +188,14 @@ def _wait_ssh(lab: Lab, timeout: float = 60) -> dict[str, str]:
 
 
 def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: bool = False, force: bool = False,
-               nodes: list[str] | None = None):
+               nodes: list[str] | None = None, progress: Progress = _quiet):
     """Configure (or diff) the nodes: ({node: Nornir Result with diff and changed}, {node: error})."""
-    return fleet.run_full(nr, lambda task: configure_node(task, node_files[task.host.name], dry_run=dry_run, force=force),
-                          nodes=nodes)
+    def configure(task):
+        result = configure_node(task, node_files[task.host.name], dry_run=dry_run, force=force)
+        progress(f"configure: {task.host.name} done")
+        return result
+
+    return fleet.run_full(nr, configure, nodes=nodes)
 
 
 def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
@@ -204,6 +208,7 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
 
     def done(name: str):
         phases[name] = round(time.monotonic() - phases[name], 2)
+        progress(f"{name} done in {phases[name]:.1f} s")
 
     timed("generate")
     lab = open_lab(ix_file, workdir)
@@ -240,7 +245,7 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     timed("configure")
     nr = lab.nornir(workers=workers)
     try:
-        configured, failed = _configure(lab, nr, lab.node_files(), force=True)
+        configured, failed = _configure(lab, nr, lab.node_files(), force=True, progress=progress)
         failed.update({n: e for n, e in unreachable.items() if n not in configured})
         done("configure")
 
@@ -331,7 +336,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
             return PushReport(lab.plan.lab, dry_run, sorted(report, key=lambda n: n.node), None,
                               round(time.monotonic() - started, 2))
         progress(f"apply ({len(changed)} nodes)")
-        applied, apply_failed = _configure(lab, nr, node_files, nodes=changed)
+        applied, apply_failed = _configure(lab, nr, node_files, nodes=changed, progress=progress)
         progress("verify")
         everyone = lab.nornir(workers=workers)
         try:

@@ -304,8 +304,11 @@ SETUP_STEPS: list[tuple[str, Callable[[], str | None]]] = [
 ]
 
 
-def setup(on_step: Callable[[str], None] | None = None) -> list[StepResult]:
-    """Run every set-up step in order; stop at the first failure (later steps depend on it)."""
+def setup(on_step: Callable[[str], None] | None = None,
+          on_done: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    """Run every set-up step in order; stop at the first failure (later steps depend on it).
+
+    on_step(name) is called as a step starts, on_done(result) as it ends (for progress output)."""
     if os.geteuid() != 0:
         raise HostNotReady("host set-up needs root (it installs packages and starts dockerd)", "run it with sudo")
     results: list[StepResult] = []
@@ -317,7 +320,11 @@ def setup(on_step: Callable[[str], None] | None = None) -> list[StepResult]:
             detail = step()
         except HostNotReady as exc:
             results.append(StepResult(name, "failed", time.monotonic() - started, str(exc)))
+        else:
+            status = "skipped" if detail is None else "done"
+            results.append(StepResult(name, status, time.monotonic() - started, detail or "already in place"))
+        if on_done:
+            on_done(results[-1])
+        if results[-1].status == "failed":
             break
-        status = "skipped" if detail is None else "done"
-        results.append(StepResult(name, status, time.monotonic() - started, detail or "already in place"))
     return results

@@ -76,7 +76,7 @@ def test_minimal_lab_up_push_rollback_down(lab_host, examples, tmp_path):
         # a change pushed to one side only breaks its sessions: verified, found broken, rolled back
         edit_file(ix, lambda d: d["members"][0].update(asn=64499))
         code, broken = labctl("push", str(ix), "--node", "alpha", "--timeout", "20", "--json")
-        assert code == 2, broken
+        assert code == 4, broken  # EXIT_NOT_CONVERGED: rolled back
         alpha = next(n for n in broken["nodes"] if n["node"] == "alpha")
         assert alpha["status"] == "rolled-back" and "alpha -> rs1" in alpha["error"]
         running_conf = subprocess.run(["docker", "exec", "clab-t-mini-alpha", "cat", "/etc/frr/frr.conf"],
@@ -136,7 +136,7 @@ def test_unconfigurable_node_is_named_and_interrupted_up_recovers(lab_host, exam
         subprocess.run(["docker", "exec", "clab-t-robust-beta", "pkill", "-x", "sshd"], check=True)
         edit_file(ix, lambda d: d["members"][1]["prefixes"].append("198.18.101.0/24"))
         code, up = labctl("up", str(ix), "--json", "--timeout", "40")
-        assert code == 2, up
+        assert code == 4, up  # EXIT_NOT_CONVERGED
         assert list(up["failed_nodes"]) == ["beta"]
         assert set(up["configured"]) == {"rs1", "alpha", "sw-lab"}
     finally:

@@ -6,7 +6,7 @@ import io
 
 from labctl.automation.parse import BgpSession, NodeBgp
 from labctl.console import make_console
-from labctl.lab import Convergence, Status
+from labctl.lifecycle import Convergence, Status
 from labctl.report.tables import status_tables
 
 IMAGE = "labctl/node:6a56cede3e00f00dfeedbeef"
