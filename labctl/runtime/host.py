@@ -6,6 +6,7 @@ second run changes nothing and takes seconds. The checks are shared with `doctor
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -181,9 +182,41 @@ def _step_packages() -> str | None:
     return "installed " + ", ".join(missing)
 
 
+def systemd_docker_service() -> bool:
+    """A systemd host with a docker.service unit: the engine is the service manager's to start."""
+    if not shutil.which("systemctl") or not Path("/run/systemd/system").is_dir():
+        return False
+    try:
+        proc = _run(["systemctl", "list-unit-files", "docker.service", "--no-legend"], timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and "docker.service" in proc.stdout
+
+
+def _wait_for_docker(seconds: float, log_hint: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if docker_reachable()[0]:
+            return
+        time.sleep(0.5)
+    raise HostNotReady(f"the Docker engine did not come up within {seconds:.0f} s", log_hint)
+
+
 def _step_docker() -> str | None:
     if docker_reachable()[0]:
         return None
+    if systemd_docker_service():
+        proc = _run(["systemctl", "start", "docker"], timeout=120)
+        if proc.returncode != 0:
+            raise HostNotReady(f"systemctl start docker failed: {proc.stderr.strip()[-500:]}",
+                               "read `journalctl -u docker`")
+        _wait_for_docker(90, "read `journalctl -u docker`")
+        return "started docker.service (systemctl start docker)"
+    return _start_bare_dockerd()
+
+
+def _start_bare_dockerd() -> str:
+    """No service manager (containers, CI machines): start dockerd in the background ourselves."""
     pidfile = Path("/var/run/docker.pid")
     if pidfile.exists():
         pid = pidfile.read_text().strip()
@@ -191,12 +224,8 @@ def _step_docker() -> str | None:
             pidfile.unlink()  # stale pid of a killed daemon blocks the next start
     with open(DOCKERD_LOG, "ab") as log:
         subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if docker_reachable()[0]:
-            return f"started dockerd (log: {DOCKERD_LOG})"
-        time.sleep(0.5)
-    raise HostNotReady("dockerd did not come up within 90 s", f"read {DOCKERD_LOG}")
+    _wait_for_docker(90, f"read {DOCKERD_LOG}")
+    return f"started dockerd (log: {DOCKERD_LOG})"
 
 
 def _patch_for_monolithic_kernel(src: Path) -> str:
@@ -223,36 +252,52 @@ def _internet_reachable() -> bool:
 
 
 def _step_containerlab() -> str | None:
+    """Build containerlab from its Go module where `go` exists (works without internet access beyond
+    the Go proxy); where that fails or there is no Go, use containerlab's installer if the internet
+    is reachable."""
     if containerlab_version() == CONTAINERLAB_VERSION:
         return None
+    build_error = None
     if shutil.which("go"):
-        # `go install mod@v` asks the proxy for the version list, which some proxies refuse;
-        # downloading the exact version and building it from its own go.mod avoids that.
-        proc = _run(["go", "mod", "download", "-json", f"{CONTAINERLAB_MODULE}@v{CONTAINERLAB_VERSION}"], timeout=600)
-        if proc.returncode != 0:
-            raise HostNotReady(f"go mod download of containerlab failed: {proc.stderr.strip()[-500:]}")
-        import json
-
-        with tempfile.TemporaryDirectory(prefix="labctl-clab-src-") as tmp:
-            src = Path(tmp) / "containerlab"
-            shutil.copytree(json.loads(proc.stdout)["Dir"], src)
-            for path in src.rglob("*"):
-                path.chmod(0o755 if path.is_dir() else 0o644)  # the module cache is read-only
-            patched = _patch_for_monolithic_kernel(src)
-            ldflags = f"-s -w -X {CONTAINERLAB_MODULE}/cmd.Version={CONTAINERLAB_VERSION}"
-            proc = _run(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", "/usr/local/bin/containerlab", "."],
-                        timeout=3600, cwd=src)
-        if proc.returncode != 0:
-            raise HostNotReady(f"building containerlab failed: {proc.stderr.strip()[-800:]}")
-        return f"built containerlab {CONTAINERLAB_VERSION} from its Go module" + (f" ({patched})" if patched else "")
+        try:
+            return _build_containerlab()
+        except HostNotReady as exc:
+            build_error = exc
     if _internet_reachable():
-        proc = _run(["bash", "-c", f'bash -c "$(curl -sL https://get.containerlab.dev)" -- -v {CONTAINERLAB_VERSION}'],
-                    timeout=900)
-        if proc.returncode != 0:
-            raise HostNotReady(f"containerlab installer failed: {proc.stderr.strip()[-500:]}")
-        return f"installed containerlab {CONTAINERLAB_VERSION} with its installer"
+        detail = _install_containerlab()
+        return detail + (f" (building from the Go module failed: {build_error.message[:200]})" if build_error else "")
+    if build_error:
+        raise build_error
     raise HostNotReady("containerlab is missing, Go is not installed and the internet is not reachable",
                        "install Go >= 1.26 (https://go.dev/dl) or containerlab itself, then run again")
+
+
+def _install_containerlab() -> str:
+    proc = _run(["bash", "-c", f'bash -c "$(curl -sL https://get.containerlab.dev)" -- -v {CONTAINERLAB_VERSION}'],
+                timeout=900)
+    if proc.returncode != 0:
+        raise HostNotReady(f"containerlab installer failed: {proc.stderr.strip()[-500:]}")
+    return f"installed containerlab {CONTAINERLAB_VERSION} with its installer"
+
+
+def _build_containerlab() -> str:
+    # `go install mod@v` asks the proxy for the version list, which some proxies refuse;
+    # downloading the exact version and building it from its own go.mod avoids that.
+    proc = _run(["go", "mod", "download", "-json", f"{CONTAINERLAB_MODULE}@v{CONTAINERLAB_VERSION}"], timeout=600)
+    if proc.returncode != 0:
+        raise HostNotReady(f"go mod download of containerlab failed: {proc.stderr.strip()[-500:]}")
+    with tempfile.TemporaryDirectory(prefix="labctl-clab-src-") as tmp:
+        src = Path(tmp) / "containerlab"
+        shutil.copytree(json.loads(proc.stdout)["Dir"], src)
+        for path in src.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # the module cache is read-only
+        patched = _patch_for_monolithic_kernel(src)
+        ldflags = f"-s -w -X {CONTAINERLAB_MODULE}/cmd.Version={CONTAINERLAB_VERSION}"
+        proc = _run(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", "/usr/local/bin/containerlab", "."],
+                    timeout=3600, cwd=src)
+    if proc.returncode != 0:
+        raise HostNotReady(f"building containerlab failed: {proc.stderr.strip()[-800:]}")
+    return f"built containerlab {CONTAINERLAB_VERSION} from its Go module" + (f" ({patched})" if patched else "")
 
 
 def _apt_mirror() -> str:
