@@ -519,6 +519,9 @@ def test_cmd(
                 out.print(f"[bold]{sc.name}[/]: {escape(' '.join(sc.description.split()))}")
         raise typer.Exit(0)
     say = err if as_json else out  # stdout carries only JSON under --json
+    for name in scenarios or []:
+        if name.endswith(".json"):
+            _fail(LabctlError(f"'{name}' is not a scenario", f"--json is a flag now; write the results with --results {name}"))
     try:
         chosen = resolve(scenarios or [])
         if up_file is not None:

@@ -7,15 +7,15 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 LABCTL=.venv/bin/labctl
 IX=topologies/regional-ix.yml
-$LABCTL validate "$IX"
+$LABCTL validate -f "$IX"
 if [ "${KEEP:-0}" != "1" ]; then
-  trap '$LABCTL down "$IX"' EXIT   # nothing left behind, whatever happens
+  trap '$LABCTL down -f "$IX"' EXIT   # nothing left behind, whatever happens
 fi
-$LABCTL up "$IX"
-$LABCTL status "$IX"
-$LABCTL lg rs1 198.18.1.0/24 --file "$IX"
+$LABCTL up -f "$IX"
+$LABCTL status -f "$IX"
+$LABCTL lg rs1 198.18.1.0/24 -f "$IX"
 status=0
-$LABCTL test --file "$IX" --junit out/junit.xml --json out/results.json --report out/report || status=$?
-[ "${KEEP:-0}" = "1" ] && echo "lab left running: explore with '$LABCTL status' and '$LABCTL lg', remove with '$LABCTL down $IX'"
+$LABCTL test -f "$IX" --junit out/junit.xml --results out/results.json --report out/report || status=$?
+[ "${KEEP:-0}" = "1" ] && echo "lab left running: explore with '$LABCTL status' and '$LABCTL lg', remove with '$LABCTL down -f $IX'"
 echo "report: out/report/report.md"
 exit "$status"

@@ -22,14 +22,14 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
     ix = copy_example(examples["regional-ix"], tmp_path, "t-scen", "172.30.254.0/24")
     junit, results, report = tmp_path / "junit.xml", tmp_path / "results.json", tmp_path / "report"
     try:
-        run = runner.invoke(app, ["test", "--up", str(ix), "--junit", str(junit), "--json", str(results),
+        run = runner.invoke(app, ["test", "--up", str(ix), "--junit", str(junit), "--results", str(results),
                                   "--report", str(report)], catch_exceptions=False)
         data = json.loads(results.read_text())
         failed = {s["name"]: [c for c in s["checks"] if c["status"] == "fail"] or s["error"]
                   for s in data["scenarios"] if not s["passed"]}
         assert run.exit_code == 0 and not failed, (failed, run.stdout[-3000:])
     finally:
-        down = runner.invoke(app, ["down", str(ix)], catch_exceptions=False)
+        down = runner.invoke(app, ["down", "-f", str(ix)], catch_exceptions=False)
     assert down.exit_code == 0 and leftovers("t-scen", tmp_path / ".labctl" / "t-scen") == []
 
     scenarios = {s["name"]: s for s in data["scenarios"]}

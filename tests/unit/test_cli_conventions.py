@@ -212,3 +212,8 @@ def test_shell_completion_is_enabled_and_completes_nodes(monkeypatch):
     env = {"_LABCTL_COMPLETE": "complete_bash", "COMP_WORDS": f"labctl lg -f {MINIMAL} r", "COMP_CWORD": "4"}
     result = runner.invoke(app, [], env=env, prog_name="labctl")
     assert "rs1" in result.stdout and "alpha" not in result.stdout, result.output
+
+
+def test_the_old_test_json_path_form_gets_a_pointed_error():
+    result = runner.invoke(app, ["test", "--json", "results.json"])
+    assert result.exit_code == 1 and "--results results.json" in result.stderr
