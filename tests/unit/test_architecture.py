@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 PKG = REPO / "labctl"
 
 # Lowest first. A package may import the ones before it, never one after it (docs/ARCHITECTURE.md).
-LAYERS = ["errors", "resources", "policy", "daemons", "model", "plan", "render", "importers", "runtime",
-          "automation", "lifecycle", "scenarios", "report", "pytest_plugin", "cli"]
+LAYERS = ["errors", "resources", "console", "policy", "daemons", "model", "plan", "render", "importers", "runtime",
+          "automation", "lifecycle", "scenarios", "report", "pytest_plugin", "completion", "cli"]
 # report renders scenario results: it may read their records, never the code that runs a lab.
 REPORT_MAY_READ = {"labctl.scenarios", "labctl.scenarios.outcome", "labctl.scenarios.events",
                    "labctl.scenarios.spec", "labctl.scenarios.fault_plan", "labctl.scenarios.judge"}

@@ -13,11 +13,11 @@ import typer
 from typer.testing import CliRunner
 
 from labctl import cli, lifecycle as lab
-from labctl.automation.parse import BgpSession, NodeBgp
+from labctl.daemons.records import BgpSession, NodeBgp
 from labctl.cli import app
 from labctl.completion import complete_node, complete_scenario
 from labctl.errors import EXIT_HOST_NOT_READY, EXIT_NOT_CONVERGED, EXIT_USAGE
-from labctl.scenarios.engine import Check, ScenarioResult
+from labctl.scenarios.outcome import Check, ScenarioResult
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = REPO / "topologies" / "minimal.yml"
@@ -114,7 +114,7 @@ def test_test_json_is_a_flag_and_stdout_stays_json(monkeypatch, tmp_path):
 def test_usage_errors_and_not_converged_do_not_share_an_exit_code(monkeypatch):
     assert runner.invoke(app, ["status", "--no-such-option"]).exit_code == EXIT_USAGE == 2
     bgp = {"rs1": NodeBgp(sessions=[BgpSession("192.0.2.1", "ipv4", "Active")])}
-    st = lab.Status("x", {}, bgp, {}, {}, lab.Convergence(False, 1.0, down_sessions=["rs1 -> a (ipv4): Active"], bgp=bgp))
+    st = lab.Status("x", {}, bgp, {}, {}, lab.Convergence(False, 1.0, down_sessions=[lab.DownSession("rs1", "a", "ipv4", "Active")], bgp=bgp))
     monkeypatch.setattr(lab, "status", lambda file, name: st)
     result = runner.invoke(app, ["status"])
     assert result.exit_code == EXIT_NOT_CONVERGED == 4 and "not converged" in result.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from labctl.automation.parse import BgpSession, NodeBgp
+from labctl.daemons.records import BgpSession, NodeBgp
 from labctl.console import make_console
 from labctl.lifecycle import Convergence, Status
 from labctl.report.tables import status_tables
