@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from labctl.importers.ixf import choose_daemons
 from labctl.model.load import load_text
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ixf"
-SHARED = Path(os.environ.get("LABCTL_IXF_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "data" / "ixf"))
+REAL = FIXTURES / "real"  # real IX-F exports shipped with the tests (tests/fixtures/README.md)
 V10 = FIXTURES / "v10_two_cities.json"
 KIBI = 1  # member_list[1] of v10_two_cities.json: AS64496, Kibi Net K.K., one connection, both families
 
@@ -79,10 +78,9 @@ def test_integral_floats_and_padded_numbers_are_read():
     assert imported(data).text == imported(v10()).text
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared IX-F samples not present at {SHARED}")
 @pytest.mark.parametrize("name", ["gr-ix.json", "bcix.json"])
 def test_real_exports_with_numbers_as_strings_give_the_same_lab(name):
-    data = json.loads((SHARED / name).read_text())
+    data = json.loads((REAL / name).read_text())
     bent = stringify_numbers(data)
     assert import_ixf(bent, source=name).text == import_ixf(data, source=name).text
 
