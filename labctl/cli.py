@@ -82,12 +82,17 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 @host_app.command("setup")
-def host_setup(as_json: bool = typer.Option(False, "--json", help="Print step results as JSON.")):
+def host_setup(
+    as_json: bool = typer.Option(False, "--json", help="Print step results as JSON."),
+    stack: list[str] = typer.Option(None, "--stack", help="Build this stack's images too (trixie, bookworm or all; "
+                                    "repeatable) [default: the default stack, trixie]."),
+):
     """Install and start everything a lab needs: Docker engine, containerlab, lab images.
 
-    Idempotent: every step skips itself when its result already exists.
+    Idempotent: every step skips itself when its result already exists. Only the default stack's
+    images are built unless --stack names others (`labctl up` builds what a lab needs anyway).
 
-    Example: sudo labctl host setup
+    Example: sudo labctl host setup --stack bookworm
     """
     from labctl.runtime import host
 
@@ -96,7 +101,7 @@ def host_setup(as_json: bool = typer.Option(False, "--json", help="Print step re
 
     try:
         with PhaseProgress(err if as_json else out, "host setup") as progress:
-            results = host.setup(on_step=lambda name: progress(f"{name} ..."), on_done=ended)
+            results = host.setup(on_step=lambda name: progress(f"{name} ..."), on_done=ended, stack_names=stack)
     except LabctlError as exc:
         _fail(exc)
     failed = any(r.status == "failed" for r in results)
@@ -247,8 +252,8 @@ def generate(
     file: Path = _file_option(),
     file_arg: Path = _file_argument(),
     outdir: Path = typer.Option(None, "-o", "--output", help="Output folder.", show_default="./<lab name>"),
-    image: str = typer.Option(None, "--image", help="Node image for the topology.",
-                              show_default="the current labctl/node tag"),
+    image: str = typer.Option(None, "--image", help="One node image for every node.",
+                              show_default="each node's stack image, labctl/node-<stack>:<hash>"),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
     """Write the containerlab topology and every node's FRR/BIRD config. Deterministic.
@@ -258,7 +263,7 @@ def generate(
     from labctl.model.load import ModelErrors
     from labctl.plan import build_plan
     from labctl.render import render_lab, write_lab
-    from labctl.runtime.images import node_image_tag
+    from labctl.runtime.images import node_image_tags
 
     file = _ix_file(file, file_arg, required=True)
     try:
@@ -269,7 +274,7 @@ def generate(
         _fail(exc)
     plan = build_plan(model)
     target = outdir or Path(plan.lab)
-    files = render_lab(plan, image or node_image_tag())
+    files = render_lab(plan, image or node_image_tags({plan.default_image, *plan.image_keys}))
     write_lab(files, target)
     if as_json:
         _dump({"lab": plan.lab, "output": str(target), "nodes": len(plan.nodes), "files": sorted(files)})

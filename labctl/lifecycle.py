@@ -212,8 +212,9 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
 
     timed("generate")
     lab = open_lab(ix_file, workdir)
-    image = images.node_image_tag()
-    files = render_lab(lab.plan, image)
+    image_tags = images.node_image_tags(lab.plan.image_keys)
+    image = image_tags.get(lab.plan.default_image) or images.node_image_tag(lab.plan.default_image)
+    files = render_lab(lab.plan, {lab.plan.default_image: image, **image_tags})
     lab.workdir.mkdir(parents=True, exist_ok=True)
     write_lab(files, lab.workdir)
     ensure_ssh_key(lab.workdir)
@@ -221,7 +222,8 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     done("generate")
 
     timed("images")
-    images.ensure_node_image()
+    for key in sorted({lab.plan.default_image, *lab.plan.image_keys}):
+        images.ensure_node_image(key)  # only the stacks this lab uses
     done("images")
 
     timed("deploy")
@@ -237,7 +239,7 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     else:
         action = "deployed"
         clab.deploy(lab.topology)
-    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, "deployed"))
+    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, "deployed", image_tags))
     (lab.workdir / "deployed.sha256").write_text(topo_sha + "\n")
     unreachable = _wait_ssh(lab)
     done("deploy")
@@ -257,7 +259,7 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     finally:
         nr.close_connections()
     phase = "up" if not failed and convergence.converged else "degraded"
-    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, phase))
+    write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, phase, image_tags))
     return UpReport(lab.plan.lab, str(lab.workdir), phases, action, sorted(configured), failed, convergence, notes)
 
 
@@ -307,6 +309,15 @@ class PushReport:
         return all(n.status in ("unchanged", "would-change", "applied") for n in self.nodes)
 
 
+def _deployed_images(lab: Lab) -> str | dict[str, str]:
+    """The image tags of the last `up` (a state from before stacks holds one image for every node)."""
+    state = read_state(lab.workdir)
+    if not state.images:
+        return state.image
+    # an image key the lab did not use before takes today's tag, so the topology shows as changed
+    return {**images.node_image_tags(lab.plan.image_keys), lab.plan.default_image: state.image, **state.images}
+
+
 def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = False, only: list[str] | None = None,
          progress: Progress = _quiet, workers: int = 16, timeout: float | None = None) -> PushReport:
     started = time.monotonic()
@@ -315,7 +326,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
     if not running:
         raise LabctlError(f"lab '{lab.plan.lab}' is not running", "start it with `labctl up FILE`")
     if set(running) != set(lab.plan.nodes) or _previous_topology(lab) != hashlib.sha256(
-            render_lab(lab.plan, read_state(lab.workdir).image)[topology_filename(lab.plan)].encode()).hexdigest():
+            render_lab(lab.plan, _deployed_images(lab))[topology_filename(lab.plan)].encode()).hexdigest():
         raise LabctlError("the IX file changes the lab's nodes or links, which a push cannot do",
                           "run `labctl up FILE` to redeploy with the new topology")
     unknown = sorted(set(only or []) - set(lab.plan.nodes))

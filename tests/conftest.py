@@ -2,11 +2,11 @@
 
 Integration-test policy (the `lab_host` fixture)
 ------------------------------------------------
-Tests that need a lab-ready host (Docker engine, containerlab, the `labctl/node` image) ask for
+Tests that need a lab-ready host (Docker engine, containerlab, the default stack's `labctl/node-trixie` images) ask for
 the `lab_host` fixture and are marked `@pytest.mark.integration`. The fixture runs
 `labctl.runtime.host.doctor()` once per session and:
 
-* returns the node image tag (e.g. "labctl/node:6a56cede3e00") when the host is ready;
+* returns the node image tag (e.g. "labctl/node-trixie:6a56cede3e00") when the host is ready;
 * when it is not ready and the environment variable CI is "true" (or "1"), FAILS the test:
   a CI runner that cannot run labs is a broken runner, and skipping would hide that;
 * otherwise SKIPS the test with the doctor's findings and the fix, `labctl host setup`.

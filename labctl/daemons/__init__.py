@@ -8,11 +8,11 @@ its captured-output fixtures under tests/fixtures/daemon-output/, and one line b
 from __future__ import annotations
 
 from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, bird_name
-from labctl.daemons.bird import Bird
+from labctl.daemons.bird import Bird, Bird3
 from labctl.daemons.frr import Frr
 from labctl.errors import LabctlError
 
-_REGISTRY: dict[str, Daemon] = {d.name: d for d in (Frr(), Bird())}
+_REGISTRY: dict[str, Daemon] = {d.name: d for d in (Frr(), Bird(), Bird3())}
 
 __all__ = ["ConfigRejected", "Daemon", "NodeCommandFailed", "NodeShell", "bird_name", "get", "names", "all_daemons"]
 

@@ -22,7 +22,11 @@ _PROTO = re.compile(r"^(?P<name>\S+)\s+BGP\s+\S+\s+(?P<state>\S+)\s+(?P<since>\S
 _ROUTE_PREFIX = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)\s")
 _ROUTE_HEAD = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)?\s+\S+\s+\[(?P<proto>\S+)[^\]]*\]\s*(?P<best>\*)?")
 # 2026-11-26 01:50:44.676882 <TRACE> m_kibinet_ipv4: State changed to stop
-_STATE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) <\w+> (\S+): State changed to (\w+)")
+# BIRD 3 adds the thread: 2026-12-01 10:24:20.869584 [0002] <TRACE> m_kibinet_ipv4: State changed to up
+_STATE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (?:\[\w+\] )?<\w+> (\S+): State changed to (\w+)")
+# BIRD 3 names the BGP attributes as its filter language does (bgp_path); BIRD 2 as BGP.as_path
+_BIRD3_ATTRIBUTES = {"bgp_path": "BGP.as_path", "bgp_next_hop": "BGP.next_hop", "bgp_local_pref": "BGP.local_pref",
+                     "bgp_community": "BGP.community", "bgp_large_community": "BGP.large_community"}
 
 
 # ---------------------------------------------------------------------------------- parsers (pure)
@@ -96,6 +100,7 @@ def parse_routes(text: str, filtered: bool = False) -> list[Route]:
 
 
 def _attribute(route: Route, key: str, value: str) -> None:
+    key = _BIRD3_ATTRIBUTES.get(key, key)
     if key == "BGP.as_path":
         route.as_path = [int(a) for a in re.findall(r"\d+", value)]
     elif key == "BGP.next_hop":
@@ -288,3 +293,12 @@ def bird_injection(config: str, member_asn: int, anns: list, flood: dict[str, li
             raise LabctlError(f"cannot inject into this BIRD member: no 'protocol static own_{afi}' in its config")
         config = pattern.sub(lambda m: m.group(1) + "".join(r + "\n" for r in routes), config, count=1)
     return "# labctl policy scenario: hostile and steered announcements (birdc configure of bird.conf removes them)\n" + config
+
+
+class Bird3(Bird):
+    """BIRD 3 (multi-threaded): BIRD 2's configuration language, so the same templates, parsers
+    (which read both releases' output) and control; its own image, as bird2 and bird3 both
+    install /usr/sbin/bird (labctl/daemons/stacks.py)."""
+
+    name = "bird3"
+    title = "BIRD 3"

@@ -74,10 +74,13 @@ def _community(text: str) -> tuple[int, int] | None:
 
 
 def parse_table(text: str) -> list[Route]:
-    """`show bgp <afi> unicast json detail`: every path with its attributes."""
+    """`show bgp <afi> unicast json detail`: every path with its attributes. FRR 8.4 lists a prefix's
+    paths (after a header entry); FRR 10 gives an object with them under "paths"."""
     data = json.loads(text or "{}")
     out = []
     for prefix, entries in (data.get("routes") or {}).items():
+        if isinstance(entries, dict):
+            entries = entries.get("paths") or []
         for path in entries:
             if "aspath" not in path and "peer" not in path:
                 continue  # the per-prefix header

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
+from labctl.daemons import stacks
 from labctl.model.addresses import assign_addresses
 from labctl.model.graph import Components
 from labctl.model.schema import IxModel
@@ -31,7 +32,7 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
     ref = ref or (lambda path: path)
     out: list[Problem] = []
     for check in (_check_names, _check_route_servers, _check_site_references, _check_addresses, _check_lan_size,
-                  _check_members, _check_timers, _check_fabric):
+                  _check_members, _check_timers, _check_fabric, _check_daemons):
         out += check(m, ref)
     # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
     try:
@@ -201,6 +202,24 @@ def _check_fabric(m: IxModel, ref) -> list[Problem]:
         text = " | ".join(", ".join(g) for g in groups.values())
         out.append((("trunks",), f"the sites are not all connected by trunks ({text})",
                     "add trunks so every site reaches every other", True))
+    return out
+
+
+def _check_daemons(m: IxModel, ref) -> list[Problem]:
+    """Every node's daemon must exist in its stack's image, and labctl must be able to configure it."""
+    out: list[Problem] = []
+    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
+        for i, item in enumerate(items):
+            stack = item.stack or m.ix.stack
+            missing = stacks.missing_daemon(stack, item.daemon)
+            if missing:
+                where = "its stack" if item.stack else "ix.stack"
+                out.append(((kind, i, "daemon"), f"daemon '{item.daemon}' is not in the {stack} image ({where})",
+                            missing, False))
+            elif item.daemon in stacks.NOT_IMPLEMENTED:
+                usable = [d for d in stacks.STACKS[stack].daemons if d not in stacks.NOT_IMPLEMENTED]
+                out.append(((kind, i, "daemon"), f"daemon '{item.daemon}': {stacks.NOT_IMPLEMENTED[item.daemon][1]}",
+                            "use daemon: " + " or ".join(usable), False))
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from labctl.daemons import all_daemons, capabilities, get
+from labctl.daemons import all_daemons, capabilities, get, names
 from labctl.policy.build import all_roas
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ def _daemon_gaps(m: "IxModel") -> list[Problem]:
     for path, feature in _requested_features(m):
         lacking: dict[str, list[str]] = {}
         for r in m.route_servers:
+            if r.daemon not in names():
+                continue  # a daemon labctl has no module for: refused as such by model/checks.py
             if capabilities.supports(r.daemon, feature) == "no":
                 lacking.setdefault(r.daemon, []).append(r.name)
         for daemon, servers in lacking.items():

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
-from labctl import daemons
+from labctl.daemons import stacks
 from labctl.policy import data as policy_data
 from labctl.policy.sources import read_as_sets, read_roas
 
@@ -74,8 +74,11 @@ def _one_line(value: str) -> str:
 
 Description = Annotated[str, AfterValidator(_one_line)]
 Asn = Annotated[int, Field(ge=1, le=4294967294)]
-# The routing daemons labctl has a module for (labctl/daemons): adding one extends this.
-Daemon = Literal[daemons.names()]  # type: ignore[valid-type]
+# The routing daemons labctl has a module for (labctl/daemons) and those the images ship that it
+# cannot configure yet (validate says so); adding a daemon module extends this.
+Daemon = Annotated[Literal[stacks.DAEMONS],  # type: ignore[valid-type]
+                   BeforeValidator(lambda v: stacks.ALIASES.get(v, v) if isinstance(v, str) else v)]
+StackName = Literal[tuple(stacks.STACKS)]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
@@ -208,6 +211,8 @@ class Ix(_Strict):
     fabric: Fabric = Field(default_factory=Fabric)
     management: Management = Field(default_factory=Management)
     policy: Policy = Field(default_factory=Policy, description="route-server filters; IX defaults apply when absent")
+    stack: StackName = Field(default=stacks.DEFAULT_STACK, description="software stack of every node: trixie (Debian 13: "
+                             "FRR 10.3, BIRD 2.17/3.1, OpenBGPD 8.8) or bookworm (Debian 12: FRR 8.4, BIRD 2.0.12)")
     description: Description = ""
 
 
@@ -229,7 +234,8 @@ class Trunk(_Strict):
 
 class RouteServer(_Strict):
     name: Name
-    daemon: Daemon = "bird"
+    daemon: Daemon = Field(default="bird", description="frr, bird (BIRD 2; alias bird2), bird3 or openbgpd")
+    stack: StackName | None = Field(default=None, description="override ix.stack for this node")
     site: Name
     ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
     ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
@@ -245,7 +251,8 @@ class Member(_Strict):
     name: Name
     asn: Asn
     site: Name
-    daemon: Daemon = "frr"
+    daemon: Daemon = Field(default="frr", description="frr, bird (BIRD 2; alias bird2), bird3 or openbgpd")
+    stack: StackName | None = Field(default=None, description="override ix.stack for this node")
     description: Description = ""
     ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
     ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")

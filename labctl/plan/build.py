@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Literal
 
+from labctl.daemons import stacks
 from labctl.model.addresses import assign_addresses
 from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
@@ -51,6 +52,7 @@ class Node:
     daemon: str  # a routing daemon (labctl.daemons) or "bridge" on a site switch
     site: str
     description: str = ""
+    image: str = stacks.DEFAULT_STACK  # node image key (labctl/daemons/stacks.py NODE_IMAGES)
     asn: int | None = None
     ipv4: IPv4Address | None = None
     ipv6: IPv6Address | None = None
@@ -91,6 +93,15 @@ class Plan:
         lan = self.model.ix.peering_lan
         return {"ipv4": lan.ipv4.prefixlen, "ipv6": lan.ipv6.prefixlen}
 
+    @property
+    def default_image(self) -> str:
+        """The image of the IX's stack that switches use; nodes on another image name theirs."""
+        return stacks.image_for(self.model.ix.stack, None)
+
+    @property
+    def image_keys(self) -> list[str]:
+        return sorted({n.image for n in self.nodes.values()})
+
     def by_role(self, role: Role) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]
 
@@ -111,19 +122,27 @@ def _mgmt_subnets(m: IxModel) -> tuple[IPv4Network, IPv6Network]:
     return v4, v6  # type: ignore[return-value]
 
 
+def _image(m: IxModel, router) -> str:
+    """A router's node image: its own stack or the IX's, and the image holding its daemon there."""
+    return stacks.image_for(router.stack or m.ix.stack, router.daemon)
+
+
 def build_plan(m: IxModel) -> Plan:
     addresses = assign_addresses(m)
     nodes: dict[str, Node] = {}
     links: list[Link] = []
+    switch_image = stacks.image_for(m.ix.stack, None)
     for site in m.sites:
-        nodes[switch_name(site.name)] = Node(switch_name(site.name), "switch", "bridge", site.name, site.description)
+        nodes[switch_name(site.name)] = Node(switch_name(site.name), "switch", "bridge", site.name, site.description,
+                                             image=switch_image)
     for rs in m.route_servers:
         a4, a6 = addresses[rs.name]
         nodes[rs.name] = Node(rs.name, "route_server", rs.daemon, rs.site, "route server",
-                              asn=m.ix.route_server_asn, ipv4=a4, ipv6=a6)
+                              image=_image(m, rs), asn=m.ix.route_server_asn, ipv4=a4, ipv6=a6)
     for mem in m.members:
         a4, a6 = addresses[mem.name]
-        nodes[mem.name] = Node(mem.name, "member", mem.daemon, mem.site, mem.description, asn=mem.asn,
+        nodes[mem.name] = Node(mem.name, "member", mem.daemon, mem.site, mem.description,
+                               image=_image(m, mem), asn=mem.asn,
                                ipv4=a4, ipv6=a6, prefixes=list(mem.prefixes),
                                max_prefix={"ipv4": mem.max_prefix.ipv4, "ipv6": mem.max_prefix.ipv6})
 

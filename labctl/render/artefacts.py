@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from labctl import daemons
+from labctl.daemons import stacks
 from labctl.plan import Node, Plan
 
 # Capabilities instead of --privileged: hosts without CAP_SYS_RESOURCE cannot run privileged
@@ -49,12 +51,24 @@ def topology_filename(plan: Plan) -> str:
     return f"{plan.lab}.clab.yml"
 
 
-def render_topology(plan: Plan, image: str) -> str:
+def _image_tags(plan: Plan, image: str | Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """(default image, per-node images that differ from it). One string is an override for every
+    node (`labctl generate --image`); a mapping gives the tag of each image key the plan uses."""
+    if isinstance(image, str):
+        return image, {}
+    default = image[plan.default_image]
+    return default, {n.name: image[n.image] for n in plan.nodes.values() if image[n.image] != default}
+
+
+def render_topology(plan: Plan, image: str | Mapping[str, str]) -> str:
+    default_image, node_images = _image_tags(plan, image)
     nodes = {}
     for n in plan.nodes.values():
         nodes[n.name] = {
             "labels": {"labctl.role": n.role, "labctl.daemon": n.daemon, "labctl.site": n.site},
         }
+        if n.name in node_images:
+            nodes[n.name]["image"] = node_images[n.name]
     doc = {
         "name": plan.lab,
         "mgmt": {
@@ -65,7 +79,7 @@ def render_topology(plan: Plan, image: str) -> str:
         "topology": {
             "defaults": {
                 "kind": "linux",
-                "image": image,
+                "image": default_image,
                 "privileged": False,
                 "cap-add": list(NODE_CAPS),
                 "sysctls": dict(NODE_SYSCTLS),
@@ -115,12 +129,13 @@ def render_node(plan: Plan, node: Node, members: dict[str, Node] | None = None) 
     files = {"network.sh": _ENV.get_template("network.sh.j2").render(
         node=node, lan=plan.lan_prefixlen, probe_addresses=probes)}
     ctx = {"node": node, "timers": ix.bgp, "bfd": _bfd(plan, node), "members": members,
-           "connect_retry": ix.bgp.connect_retry, "policy": plan.policy}
+           "connect_retry": ix.bgp.connect_retry, "policy": plan.policy,
+           "release": stacks.release(node.image, node.daemon)}  # a few lines differ by release
     files.update(daemons.get(node.daemon).render(plan, node, ctx))
     return files
 
 
-def render_lab(plan: Plan, image: str) -> dict[str, str]:
+def render_lab(plan: Plan, image: str | Mapping[str, str]) -> dict[str, str]:
     """Every artefact of the lab, keyed by its path relative to the lab folder."""
     files = {topology_filename(plan): render_topology(plan, image)}
     members = _members(plan)

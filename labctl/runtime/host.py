@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from labctl.daemons import stacks
 from labctl.errors import HostNotReady
 from labctl.runtime import images
 
@@ -128,6 +129,24 @@ def has_cap_sys_resource() -> bool:
     return True
 
 
+def _image_checks(docker_ok: bool) -> list[Check]:
+    """One check per node image of every stack: only the default stack's images are required,
+    the others are built by `labctl up` when a lab uses them."""
+    checks = []
+    for key, spec in stacks.NODE_IMAGES.items():
+        required = spec.stack == stacks.DEFAULT_STACK
+        name = f"node-image:{key}"
+        if not docker_ok:
+            checks.append(Check(name, False, "cannot check without Docker", "start Docker first", required))
+            continue
+        tag = images.node_image_tag(key)
+        present = images.image_exists(tag)
+        fix = "" if present else (f"run `labctl host setup`{'' if required else f' --stack {spec.stack}'} (builds it)"
+                                  + ("" if required else "; or let `labctl up` build it for a lab on this stack"))
+        checks.append(Check(name, present, tag + (" present" if present else " missing"), fix, required))
+    return checks
+
+
 def doctor() -> DoctorReport:
     report = DoctorReport()
     ok, detail = docker_reachable()
@@ -141,15 +160,7 @@ def doctor() -> DoctorReport:
             "" if version == CONTAINERLAB_VERSION else f"run `labctl host setup` (installs containerlab {CONTAINERLAB_VERSION})",
         )
     )
-    if ok:
-        tag = images.node_image_tag()
-        present = images.image_exists(tag)
-        report.checks.append(
-            Check("node-image", present, tag + (" present" if present else " missing"),
-                  "" if present else "run `labctl host setup` (builds the lab image)")
-        )
-    else:
-        report.checks.append(Check("node-image", False, "cannot check without Docker", "start Docker first"))
+    report.checks.extend(_image_checks(ok))
     for name, (script, required, use) in KERNEL_FEATURES.items():
         feature_ok, why = kernel_feature(script)
         fix = "" if feature_ok else (f"kernel lacks {name} ({use})" + ("" if required else "; labctl runs without it and says so"))
@@ -300,69 +311,55 @@ def _build_containerlab() -> str:
     return f"built containerlab {CONTAINERLAB_VERSION} from its Go module" + (f" ({patched})" if patched else "")
 
 
-def _apt_mirror() -> str:
-    """The Debian mirror this host already uses (debootstrap must not guess one)."""
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
-    for path in sources:
-        if not path.is_file():
-            continue
-        for line in path.read_text(errors="replace").splitlines():
-            m = re.match(r"\s*(?:URIs:|deb)\s+(?:\[[^\]]*\]\s+)?(https?://\S*debian\S*)", line)
-            if m and "security" not in m.group(1):
-                return m.group(1)
-    return "http://deb.debian.org/debian"
+def _image_keys(selected: list[str]) -> list[str]:
+    return [key for key, spec in stacks.NODE_IMAGES.items() if spec.stack in selected]
 
 
-def _step_base_image() -> str | None:
-    base = images.BASE_IMAGE
-    if images.image_exists(base):
-        return None
-    if _run(["docker", "pull", base], timeout=300).returncode == 0:
-        return f"pulled {base}"
-    with tempfile.TemporaryDirectory(prefix="labctl-rootfs-") as rootfs:
-        mirror = _apt_mirror()
-        proc = _run(["debootstrap", "--variant=minbase", "bookworm", rootfs, mirror], timeout=1200)
-        if proc.returncode != 0:
-            raise HostNotReady(f"debootstrap failed: {proc.stderr.strip()[-500:]}", f"check that {mirror} is reachable")
-        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        imp = subprocess.run(["docker", "import", "-", base], stdin=tar.stdout, capture_output=True, text=True)
-        tar.wait()
-        if imp.returncode != 0:
-            raise HostNotReady(f"docker import failed: {imp.stderr.strip()}")
-    return f"no registry: bootstrapped {base} from {mirror}"
+def _step_base_image(selected: list[str]) -> str | None:
+    bases = sorted({stacks.NODE_IMAGES[key].base for key in _image_keys(selected)})
+    done = [detail for base in bases if (detail := images.bootstrap_base_image(base))]
+    return "; ".join(done) or None
 
 
-def _step_node_image() -> str | None:
-    tag = images.node_image_tag()
-    if images.image_exists(tag):
-        return None
-    images.build_node_image(tag)
-    return f"built {tag}"
+def _step_node_image(selected: list[str]) -> str | None:
+    built = []
+    for key in _image_keys(selected):
+        tag = images.node_image_tag(key)
+        if not images.image_exists(tag):
+            images.build_node_image(key)
+            built.append(tag)
+    return ("built " + ", ".join(built)) if built else None
 
 
-SETUP_STEPS: list[tuple[str, Callable[[], str | None]]] = [
-    ("packages", _step_packages),
-    ("docker-engine", _step_docker),
-    ("containerlab", _step_containerlab),
+SETUP_STEPS: list[tuple[str, Callable[[list[str]], str | None]]] = [
+    ("packages", lambda _: _step_packages()),
+    ("docker-engine", lambda _: _step_docker()),
+    ("containerlab", lambda _: _step_containerlab()),
     ("base-image", _step_base_image),
     ("node-image", _step_node_image),
 ]
 
 
 def setup(on_step: Callable[[str], None] | None = None,
-          on_done: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+          on_done: Callable[[StepResult], None] | None = None,
+          stack_names: list[str] | None = None) -> list[StepResult]:
     """Run every set-up step in order; stop at the first failure (later steps depend on it).
 
-    on_step(name) is called as a step starts, on_done(result) as it ends (for progress output)."""
+    on_step(name) is called as a step starts, on_done(result) as it ends (for progress output).
+    Images are built for `stack_names` (default: the default stack only; "all" for every stack)."""
     if os.geteuid() != 0:
         raise HostNotReady("host set-up needs root (it installs packages and starts dockerd)", "run it with sudo")
+    selected = list(stacks.STACKS) if "all" in (stack_names or []) else (stack_names or [stacks.DEFAULT_STACK])
+    unknown = sorted(set(selected) - set(stacks.STACKS))
+    if unknown:
+        raise HostNotReady(f"unknown stack(s): {', '.join(unknown)}", f"stacks: {', '.join(stacks.STACKS)} or all")
     results: list[StepResult] = []
     for name, step in SETUP_STEPS:
         if on_step:
             on_step(name)
         started = time.monotonic()
         try:
-            detail = step()
+            detail = step(selected)
         except HostNotReady as exc:
             results.append(StepResult(name, "failed", time.monotonic() - started, str(exc)))
         else:

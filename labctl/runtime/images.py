@@ -1,36 +1,58 @@
-"""The lab node image: built locally from labctl's own Dockerfile, tagged by content hash.
+"""The lab node images, one per stack variant (labctl/daemons/stacks.py): built locally from labctl's
+own Dockerfile with build arguments, tagged by content hash.
 
-The tag changes whenever a file under images/node changes, so a stale image is never used:
-`labctl host setup` (or `labctl up`) builds the new tag.
+The tag changes whenever a file under images/node or a build argument changes, so a stale image
+is never used: `labctl host setup` (the default stack) or `labctl up` (what the lab needs) builds it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from labctl.daemons import stacks
 from labctl.errors import HostNotReady
 from labctl.resources import bundled
 
-BASE_IMAGE = "debian:bookworm-slim"
-NODE_IMAGE_REPO = "labctl/node"
+# the default stack's base image (kept for callers that ask for "the" base image)
+BASE_IMAGE = stacks.NODE_IMAGES[stacks.DEFAULT_STACK].base
 
 
 def node_image_dir() -> Path:
     return bundled("images") / "node"
 
 
-@lru_cache(maxsize=1)
-def node_image_tag() -> str:
+def build_args(key: str) -> dict[str, str]:
+    spec = stacks.NODE_IMAGES[key]
+    return {"BASE": spec.base, "BIRD_PACKAGE": spec.bird_package, "EXTRA_PACKAGES": spec.extra_packages}
+
+
+@lru_cache(maxsize=None)
+def node_image_tag(key: str = stacks.DEFAULT_STACK) -> str:
+    """`labctl/node-<key>:<hash of images/node and the build arguments>`."""
     digest = hashlib.sha256()
     for path in sorted(p for p in node_image_dir().rglob("*") if p.is_file()):
         digest.update(path.relative_to(node_image_dir()).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    return f"{NODE_IMAGE_REPO}:{digest.hexdigest()[:12]}"
+    for name, value in sorted(build_args(key).items()):
+        digest.update(f"{name}={value}\0".encode())
+    return f"{stacks.NODE_IMAGES[key].repo}:{digest.hexdigest()[:12]}"
+
+
+def node_image_tags(keys) -> dict[str, str]:
+    """Image key -> tag, for the keys a plan uses (see Plan.image_keys)."""
+    return {key: node_image_tag(key) for key in keys}
+
+
+def _run_tool(cmd: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def client() -> docker.DockerClient:
@@ -50,20 +72,56 @@ def image_exists(tag: str) -> bool:
         return False
 
 
-def build_node_image(tag: str | None = None) -> str:
-    tag = tag or node_image_tag()
+def build_node_image(key: str = stacks.DEFAULT_STACK) -> str:
+    tag = node_image_tag(key)
     try:
-        client().images.build(path=str(node_image_dir()), tag=tag, rm=True, forcerm=True, pull=False)
+        client().images.build(path=str(node_image_dir()), tag=tag, rm=True, forcerm=True, pull=False,
+                              buildargs=build_args(key))
     except docker.errors.BuildError as exc:
         tail = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)[-1500:]
         raise HostNotReady(f"building {tag} failed:\n{tail}", "check that the base image and apt mirror work") from exc
     return tag
 
 
-def ensure_node_image() -> str:
-    tag = node_image_tag()
+def _apt_mirror() -> str:
+    """The Debian mirror this host already uses (debootstrap must not guess one)."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for path in sources:
+        if not path.is_file():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.match(r"\s*(?:URIs:|deb)\s+(?:\[[^\]]*\]\s+)?(https?://\S*debian\S*)", line)
+            if m and "security" not in m.group(1):
+                return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def bootstrap_base_image(base: str) -> str | None:
+    """Make `base` (debian:<suite>-slim) local: pull it where a registry answers, else debootstrap
+    the suite from this host's mirror and import it under that tag, so the Dockerfile's FROM works."""
+    if image_exists(base):
+        return None
+    if _run_tool(["docker", "pull", base], timeout=300).returncode == 0:
+        return f"pulled {base}"
+    suite = base.split(":")[1].removesuffix("-slim")
+    with tempfile.TemporaryDirectory(prefix="labctl-rootfs-") as rootfs:
+        mirror = _apt_mirror()
+        proc = _run_tool(["debootstrap", "--variant=minbase", suite, rootfs, mirror], timeout=1200)
+        if proc.returncode != 0:
+            raise HostNotReady(f"debootstrap {suite} failed: {proc.stderr.strip()[-500:]}", f"check that {mirror} is reachable")
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        imp = subprocess.run(["docker", "import", "-", base], stdin=tar.stdout, capture_output=True, text=True)
+        tar.wait()
+        if imp.returncode != 0:
+            raise HostNotReady(f"docker import failed: {imp.stderr.strip()}")
+    return f"no registry: bootstrapped {base} from {mirror}"
+
+
+def ensure_node_image(key: str = stacks.DEFAULT_STACK) -> str:
+    """Build the node image of `key` unless present, bootstrapping its base image first when that
+    is missing too (a lab on a stack `host setup` did not prepare: `labctl up` builds what it needs)."""
+    tag = node_image_tag(key)
     if not image_exists(tag):
-        if not image_exists(BASE_IMAGE):
-            raise HostNotReady(f"base image {BASE_IMAGE} is missing", "run `labctl host setup`")
-        build_node_image(tag)
+        bootstrap_base_image(stacks.NODE_IMAGES[key].base)
+        build_node_image(key)
     return tag

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -24,8 +24,9 @@ from labctl.errors import LabctlError
 class LabState:
     lab: str
     ix_file: str
-    image: str
+    image: str  # the default image (switches and every node on the IX's stack)
     phase: str  # "generated", "deployed", "configured", "up"
+    images: dict[str, str] = field(default_factory=dict)  # image key -> tag, for every image the lab uses
 
 
 def default_workdir(ix_file: Path, lab: str) -> Path:

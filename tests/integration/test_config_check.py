@@ -1,5 +1,6 @@
-"""Every generated daemon config is accepted by the daemon itself, inside the lab image:
-`bird -p -c` (parse only) for BIRD and `vtysh --dryrun -f` for FRR. No lab is started."""
+"""Every generated daemon config is accepted by the daemon itself, inside the lab image of every
+stack that has the daemon: `bird -p -c` (parse only) for BIRD 2.17, BIRD 3.1 (trixie) and BIRD 2.0
+(bookworm), `vtysh --dryrun -f` for FRR 10.3 (trixie) and FRR 8.4 (bookworm). No lab is started."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from labctl.model.load import load_text
+from labctl.daemons import stacks
+from labctl.model.load import load, load_text
 from labctl.plan import build_plan
 from labctl.render import render_lab, write_lab
+from labctl.runtime.images import ensure_node_image
 
 pytestmark = pytest.mark.integration
 
@@ -76,24 +79,67 @@ def run_checks(image: str, root: Path) -> dict[str, tuple[int, str]]:
     return results
 
 
+# (node image, stack, what `daemon: bird` becomes): each image checks the configs rendered for it
+VARIANTS = {
+    "trixie": ("trixie", "bird"),  # FRR 10.3, BIRD 2.17
+    "trixie-bird3": ("trixie", "bird3"),  # BIRD 3.1 (its FRR is trixie's again)
+    "bookworm": ("bookworm", "bird"),  # FRR 8.4, BIRD 2.0.12
+}
+
+
+def is_release(version: str, image: str, daemon: str) -> bool:
+    """'10.3-3+deb13u1' is FRR 10.3, '2.17.6' BIRD 2.17 (and not 2.170)."""
+    release = ".".join(map(str, stacks.release(image, daemon)))
+    return version.startswith(release) and not version[len(release):][:1].isdigit()
+
+
+def restack(model, stack: str, bird: str):
+    """The same IX on another stack, with every BIRD node on `bird` (bird or bird3)."""
+    def nodes(items):
+        return [x.model_copy(update={"daemon": bird if x.daemon == "bird" else x.daemon}) for x in items]
+    return model.model_copy(update={"ix": model.ix.model_copy(update={"stack": stack}),
+                                    "route_servers": nodes(model.route_servers), "members": nodes(model.members)})
+
+
+def render_sources(root: Path, examples: dict[str, Path], variant: str) -> set[str]:
+    """Both examples, the policy fixture and the edge model rendered for `variant` under root;
+    returns the daemon config files that must be checked."""
+    models = {name: load(path) for name, path in examples.items()}
+    models["policy"] = load(REPO / "tests" / "fixtures" / "policy" / "ix.yml")
+    models["edge"] = load_text(EDGE, "edge.yml")
+    stack, bird = VARIANTS[variant]
+    expected = set()
+    for name, model in models.items():
+        plan = build_plan(restack(model, stack, bird))
+        assert {n.image for n in plan.nodes.values() if n.daemon == "bird"} <= {variant}, "restack missed a node"
+        files = render_lab(plan, "unused")
+        write_lab(files, root / name)
+        expected |= {f"{name}/{rel}" for rel in files if rel.endswith(("/bird.conf", "/frr.conf"))}
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # the container may not run as our user
+    return expected
+
+
 @pytest.fixture
 def generated(tmp_path, lab_host, examples) -> tuple[Path, set[str]]:
-    """Both examples and the edge model rendered under tmp_path; returns the root and the daemon
-    config files that must be checked."""
-    sources = {name: path.read_text() for name, path in examples.items()}
-    sources["edge"] = EDGE
-    expected = set()
-    for name, text in sources.items():
-        files = render_lab(build_plan(load_text(text, f"{name}.yml")), lab_host)
-        write_lab(files, tmp_path / name)
-        expected |= {f"{name}/{rel}" for rel in files if rel.endswith(("/bird.conf", "/frr.conf"))}
-    tmp_path.chmod(0o755)  # the container may not run as our user
-    return tmp_path, expected
+    """The default stack's configs (see render_sources) under tmp_path, and the files to check."""
+    tmp_path.chmod(0o755)
+    return tmp_path, render_sources(tmp_path, examples, "trixie")
 
 
-def test_daemons_accept_every_generated_config(lab_host, generated):
-    root, expected = generated
-    results = run_checks(lab_host, root)
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_daemons_accept_every_generated_config(lab_host, tmp_path, examples, variant):
+    tmp_path.chmod(0o755)
+    expected = render_sources(tmp_path, examples, variant)
+    image = lab_host if variant == "trixie" else ensure_node_image(variant)  # builds bookworm once if missing
+    versions = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
+                               "bird --version 2>&1; dpkg-query -W -f '${Version}' frr"],
+                              capture_output=True, text=True, timeout=60).stdout
+    bird_version, frr_version = versions.split()[2:4]  # "BIRD version X.Y.Z", then FRR's package version
+    assert is_release(bird_version, variant, VARIANTS[variant][1]), f"{image}: {versions!r}"
+    assert is_release(frr_version, variant, "frr"), f"{image}: {versions!r}"
+    root = tmp_path
+    results = run_checks(image, root)
     assert set(results) == expected, f"not checked: {sorted(expected - set(results))}, unexpected: {sorted(set(results) - expected)}"
     assert any(p.endswith("bird.conf") for p in results) and any(p.endswith("frr.conf") for p in results)
     failed = {path: out.strip() for path, (rc, out) in results.items() if rc != 0}

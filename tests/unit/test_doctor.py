@@ -40,14 +40,26 @@ def test_stopped_docker_is_named_with_its_fix(healthy, monkeypatch):
     checks = {c["name"]: c for c in report["checks"]}
     assert code == 1 and report["ready"] is False
     assert not checks["docker"]["ok"] and "labctl host setup" in checks["docker"]["fix"]
-    assert not checks["node-image"]["ok"]  # cannot be checked without Docker
+    assert not checks["node-image:trixie"]["ok"]  # cannot be checked without Docker
 
 
 def test_missing_image_is_named_with_its_fix(healthy, monkeypatch):
     monkeypatch.setattr(images, "image_exists", lambda tag: False)
     code, report = _doctor()
-    image = next(c for c in report["checks"] if c["name"] == "node-image")
+    image = next(c for c in report["checks"] if c["name"] == "node-image:trixie")
     assert code == 1 and "missing" in image["detail"] and "labctl host setup" in image["fix"]
+
+
+def test_every_stack_image_is_reported_only_the_default_required(healthy, monkeypatch):
+    """doctor names each stack's images; a missing legacy (bookworm) image does not block labs."""
+    monkeypatch.setattr(images, "image_exists", lambda tag: not tag.startswith("labctl/node-bookworm:"))
+    code, report = _doctor()
+    checks = {c["name"]: c for c in report["checks"] if c["name"].startswith("node-image:")}
+    assert set(checks) == {"node-image:trixie", "node-image:trixie-bird3", "node-image:bookworm"}
+    assert checks["node-image:trixie"]["required"] and checks["node-image:trixie-bird3"]["required"]
+    legacy = checks["node-image:bookworm"]
+    assert not legacy["ok"] and not legacy["required"] and "--stack bookworm" in legacy["fix"]
+    assert code == 0 and report["ready"] is True
 
 
 def test_wrong_containerlab_version(healthy, monkeypatch):

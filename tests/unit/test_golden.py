@@ -108,7 +108,7 @@ def test_cli_generate_is_idempotent_and_defaults(tmp_path, monkeypatch):
     first = tree(out)
     assert set(first) == set(tree(GOLDEN / "minimal"))
     assert f"image: {node_image_tag()}\n".encode() in first["mini-ix.clab.yml"]
-    assert node_image_tag().startswith("labctl/node:") and node_image_tag() != GOLDEN_IMAGE
+    assert node_image_tag().startswith("labctl/node-trixie:") and node_image_tag() != GOLDEN_IMAGE
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     assert runner.invoke(app, ["generate", str(EXAMPLES["minimal"])]).exit_code == 0
     assert tree(out) == first

@@ -23,7 +23,7 @@ def lab_host_report():
                          Check("netem", False, "optional", required=False)])
 
 def test_needs_a_lab(lab_host):
-    assert lab_host.startswith("labctl/node:")
+    assert lab_host.startswith("labctl/node-trixie:")
     print("IMAGE=" + lab_host)
 """
 

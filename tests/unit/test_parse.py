@@ -209,3 +209,103 @@ Table master4:
 """
     assert parse_bird_routes(sample) == {"ipv4": ["198.18.4.0/24"], "ipv6": []}
     assert parse_bird_routes("BIRD 2.0.12 ready.\n") == {"ipv4": [], "ipv6": []}
+
+
+# ---------------------------------------------------------------- today's stack: FRR 10.3, BIRD 2.17, BIRD 3.1
+# Captured from the bundled regional IX (topologies/regional-ix.yml) converged on the trixie stack
+# (frr-10.3/, bird-2.17/) and with rs1 on BIRD 3 (bird-3.1/); see the fixtures README. Each parse
+# is checked against the plan: every planned session and expected route, nothing else.
+
+def _regional_plan():
+    from labctl.model.load import load
+    from labctl.plan import build_plan
+
+    return build_plan(load(Path(__file__).resolve().parents[2] / "topologies" / "regional-ix.yml"))
+
+
+def _planned(node: str) -> set[tuple[str, str]]:
+    return {(s.peer_address, s.afi) for s in _regional_plan().nodes[node].sessions}
+
+
+@pytest.mark.parametrize("node, name", [("rs2", "frr-rs-summary.json"), ("kibinet", "frr-member-summary.json")])
+def test_frr_10_summary_every_planned_session_established(node, name):
+    sessions = parse_frr_summary(text(f"frr-10.3/{name}"))
+    assert {(s.peer_address, s.afi) for s in sessions} == _planned(node)
+    assert all(s.established and s.state == "Established" and s.uptime for s in sessions)
+    assert sum(s.received for s in sessions) > 0
+
+
+@pytest.mark.parametrize("afi", ["ipv4", "ipv6"])
+def test_frr_10_member_routes_are_the_expected_ones(afi):
+    plan = _regional_plan()
+    got = set(parse_frr_routes(text(f"frr-10.3/frr-member-{afi}-routes.json")))
+    own = {str(p) for p in plan.nodes["kibinet"].prefixes if (p.version == 6) == (afi == "ipv6")}
+    expected = {str(p) for p in plan.expected_routes["kibinet"] if (p.version == 6) == (afi == "ipv6")}
+    assert expected and got == expected | own
+
+
+def test_frr_10_detail_table_has_paths_under_each_prefix():
+    """FRR 10 nests a prefix's paths under "paths" (FRR 8.4 listed them after a header entry):
+    every path of every member is parsed with its source, AS path and RPKI-relevant attributes."""
+    from labctl.daemons.frr import parse_prefix as parse_frr_prefix
+    from labctl.daemons.frr import parse_table as parse_frr_table
+
+    plan = _regional_plan()
+    routes = parse_frr_table(text("frr-10.3/frr-rs-ipv4-detail.json"))
+    members = {str(n.ipv4): n for n in plan.by_role("member")}
+    assert {r.source for r in routes} <= set(members)
+    for r in routes:
+        m = members[r.source]
+        assert r.afi == "ipv4" and r.as_path and r.as_path[0] == m.asn and r.next_hop == r.source
+        assert r.peer_name == (m.name if m.daemon == "frr" else "")  # FRR peers send their hostname
+    announced = {str(p) for n in plan.by_role("member") for p in n.prefixes4}
+    assert {r.prefix for r in routes} == announced
+    v6 = parse_frr_table(text("frr-10.3/frr-rs-ipv6-detail.json"))
+    assert v6 and all(r.afi == "ipv6" and not r.next_hop.startswith("fe80") for r in v6)
+    member = parse_frr_table(text("frr-10.3/frr-member-ipv4-detail.json"))
+    assert any(r.source == "0.0.0.0" for r in member) and any(r.peer_name == "rs2" for r in member)
+    one = parse_frr_prefix(text("frr-10.3/frr-rs-prefix.json"))
+    assert [(r.prefix, r.source, r.as_path) for r in one] == [("198.18.1.0/24", "192.0.2.3", [64496])]
+
+
+@pytest.mark.parametrize("release", ["bird-2.17", "bird-3.1"])
+def test_bird_2_17_and_3_route_server_sessions_and_routes(release):
+    sessions = parse_bird_protocols(text(f"{release}/bird-rs-protocols-all.txt"))
+    assert {(s.peer_address, s.afi) for s in sessions} == _planned("rs1")
+    assert all(s.established for s in sessions)
+    routes = parse_bird_routes(text(f"{release}/bird-rs-route.txt"))
+    plan = _regional_plan()
+    for afi, version in (("ipv4", 4), ("ipv6", 6)):
+        announced = {str(p) for n in plan.by_role("member") for p in n.prefixes if p.version == version}
+        assert set(routes[afi]) == announced
+
+
+def test_bird_2_17_member():
+    sessions = parse_bird_protocols(text("bird-2.17/bird-member-protocols-all.txt"))
+    assert {(s.peer_address, s.afi) for s in sessions} == _planned("seto-net")
+    routes = parse_bird_routes(text("bird-2.17/bird-member-route.txt"))
+    plan = _regional_plan()
+    expected = {str(p) for p in plan.expected_routes["seto-net"]} | {str(p) for p in plan.nodes["seto-net"].prefixes}
+    assert set(routes["ipv4"]) | set(routes["ipv6"]) == expected
+
+
+@pytest.mark.parametrize("release", ["bird-2.17", "bird-3.1"])
+def test_bird_route_attributes(release):
+    from labctl.daemons.bird import parse_routes as parse_bird_paths
+
+    paths = parse_bird_paths(text(f"{release}/bird-rs-route-all.txt"))
+    kibinet = [r for r in paths if r.prefix == "198.18.1.0/24"]
+    assert kibinet and kibinet[0].source == "m_kibinet_ipv4" and kibinet[0].as_path == [64496]
+    assert kibinet[0].next_hop == "192.0.2.3" and kibinet[0].peer_name == "kibinet"
+
+
+@pytest.mark.parametrize("release, daemon", [("bird-2.17", "bird"), ("bird-3.1", "bird"), ("frr-10.3", "frr")])
+def test_session_events_from_todays_logs(release, daemon):
+    """BIRD 3 puts the thread ([0002]) between time and level; FRR 10 logs ADJCHANGE as 8.4 did."""
+    from labctl.scenarios.events import parse_daemon_log
+
+    log = text(f"{release}/{'frr-member-log.txt' if daemon == 'frr' else 'bird-rs-log.txt'}")
+    names = {f"m_{n.name.replace('-', '_')}_{afi}": n.name for n in _regional_plan().by_role("member") for afi in ("ipv4", "ipv6")}
+    events = parse_daemon_log("node", daemon, log, None if daemon == "frr" else names)
+    ups = [e for e in events if e.kind == "session-up"]
+    assert ups, f"no session-up event parsed from {release}"

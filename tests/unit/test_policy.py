@@ -207,7 +207,7 @@ def test_rendered_route_servers_carry_the_policy(plan):
     assert " neighbor 192.0.2.6 maximum-prefix 20\n" in frr
     assert "route-map RS-IN-TRUDY permit 80\n" in frr and "route-map RS-OUT-TRUDY deny 10\n" in frr
     assert "call RS-IN-COMMON\n" in frr and "call RS-IN-COMMON-BH\n" in frr  # alpha may blackhole, trudy not
-    assert "rpki cache 127.0.0.1 3323 preference 1" in frr and "-M rpki" in files["configs/rs2/daemons"]
+    assert "rpki cache tcp 127.0.0.1 3323 preference 1" in frr and "-M rpki" in files["configs/rs2/daemons"]
     assert json.loads(files["configs/rs2/roas.json"])["roas"][0] == {"prefix": "198.18.1.0/24", "maxLength": 24, "asn": "AS64496"}
     assert files["configs/rs2/rpki-rtr.py"].startswith("#!/usr/bin/env python3")
     assert "receive limit 20 action disable;" in bird and "import keep filtered on;" in bird
