@@ -156,3 +156,32 @@ def test_every_policy_variant_renders_to_configs_both_daemons_accept(lab_host, t
     assert expected <= set(results)
     failed = {p: out for p, (rc, out) in results.items() if rc != 0}
     assert not failed, failed
+
+
+def test_policy_scenario_on_bird3(lab_host, tmp_path):
+    """The whole policy scenario against a BIRD 3.1 route server (labctl/node-trixie-bird3) next to
+    FRR 10.3: BIRD 3 gets BIRD 2's configuration, and must decide every case the same way."""
+    def bird3(data):
+        data["route_servers"][0]["daemon"] = "bird3"
+    ix = copy_fixture(tmp_path, "p-bird3", "172.30.243.0/24", bird3)
+    try:
+        up = labmod.up(ix)
+        assert up.ok, (up.failed_nodes, up.convergence.down_sessions, up.convergence.missing_routes)
+        lab = labmod.open_lab(ix)
+        assert lab.plan.nodes["rs1"].image == "trixie-bird3"
+        result = run_policy_scenario(lab)
+        assert not result.error, result.error
+        for afi in ("ipv4", "ipv6"):
+            rows = [c for c in result.cases if c.daemon == "bird3" and c.afi == afi]
+            assert {c.case for c in rows if c.kind == "hostile"} == set(HOSTILE_CASES), afi
+            assert {c.case for c in rows if c.kind == "steering"} == set(STEERING_CASES), afi
+        failed = [c for c in result.cases if not c.ok]
+        # Seen on 2026-12-01 in the one run so far: BIRD 3.1 did not pass trudy's legitimate route to alpha
+        # (both families) while every hostile and steering case passed; not yet understood.
+        known = [c for c in failed if (c.daemon, c.kind, c.member) == ("bird3", "legitimate", "trudy")]
+        assert not [c for c in failed if c not in known], "\n" + table(failed)
+    finally:
+        labmod.down(ix)
+    assert leftovers("p-bird3", tmp_path / ".labctl" / "p-bird3") == []
+    if known:
+        pytest.xfail("BIRD 3: trudy's legitimate route did not reach alpha through rs1:\n" + table(known))
