@@ -85,7 +85,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 def host_setup(
     as_json: bool = typer.Option(False, "--json", help="Print step results as JSON."),
     stack: list[str] = typer.Option(None, "--stack", help="Build this stack's images too (trixie, bookworm or all; "
-                                    "repeatable) [default: the default stack, trixie]."),
+                                    "repeatable).", show_default="the default stack, trixie"),
 ):
     """Install and start everything a lab needs: Docker engine, containerlab, lab images.
 

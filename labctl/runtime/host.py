@@ -331,13 +331,14 @@ def _step_node_image(selected: list[str]) -> str | None:
     return ("built " + ", ".join(built)) if built else None
 
 
-SETUP_STEPS: list[tuple[str, Callable[[list[str]], str | None]]] = [
-    ("packages", lambda _: _step_packages()),
-    ("docker-engine", lambda _: _step_docker()),
-    ("containerlab", lambda _: _step_containerlab()),
+SETUP_STEPS: list[tuple[str, Callable[..., str | None]]] = [
+    ("packages", _step_packages),
+    ("docker-engine", _step_docker),
+    ("containerlab", _step_containerlab),
     ("base-image", _step_base_image),
     ("node-image", _step_node_image),
 ]
+STACK_STEPS = {"base-image", "node-image"}  # the steps that take the stacks to prepare
 
 
 def setup(on_step: Callable[[str], None] | None = None,
@@ -359,7 +360,7 @@ def setup(on_step: Callable[[str], None] | None = None,
             on_step(name)
         started = time.monotonic()
         try:
-            detail = step(selected)
+            detail = step(selected) if name in STACK_STEPS else step()
         except HostNotReady as exc:
             results.append(StepResult(name, "failed", time.monotonic() - started, str(exc)))
         else:
