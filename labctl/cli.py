@@ -602,5 +602,128 @@ def report_summary(
         typer.echo(to_markdown(cases, title), nl=False)
 
 
+# ------------------------------------------------------------------ one node: exec, connect, logs, capture
+_NODE_FILE = typer.Option(None, "--file", "-f", help="IX definition of the lab (default: the only running lab).")
+_NODE_LAB = typer.Option(None, "--lab", help="Lab name instead of --file.")
+# `labctl exec NODE CMD -x`: everything after NODE belongs to CMD, as with `docker exec`
+_PASS_THROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+@app.command("exec", context_settings=_PASS_THROUGH)
+def exec_cmd(
+    node: str = typer.Argument(..., help="Node to run the command in."),
+    command: list[str] = typer.Argument(..., help="The command and its arguments (after NODE, or after --)."),
+    file: Path = _NODE_FILE,
+    lab_name: str = _NODE_LAB,
+):
+    """Run a command in a node; its output and exit status are passed through.
+
+    Options of labctl go before NODE; everything after NODE is the command.
+
+    Example: labctl exec rs1 -- ip -br addr      (or: labctl exec kibinet vtysh -c 'show bgp summary')
+    """
+    from labctl import lifecycle
+    from labctl.runtime import nodes
+
+    try:
+        target = lifecycle.node_target(node, file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    if command[:1] == ["--"]:  # `--` after NODE is only a separator
+        command = command[1:]
+    if not command:
+        _fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
+    raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False))
+
+
+@app.command()
+def connect(
+    node: str = typer.Argument(..., help="Router (or switch) to open."),
+    shell: bool = typer.Option(False, "--shell", help="Open bash instead of the routing CLI."),
+    command: str = typer.Option(None, "-c", "--command", help="Run this one CLI command and exit."),
+    file: Path = _NODE_FILE,
+    lab_name: str = _NODE_LAB,
+):
+    """Open the node's routing CLI (vtysh on FRR, birdc on BIRD) or, with --shell, bash.
+
+    Commands piped into it run without a terminal; a switch has no routing CLI, so it opens bash.
+
+    Example: labctl connect rs1      (or: echo 'show bgp summary' | labctl connect rs2; labctl connect rs1 -c 'show protocols')
+    """
+    from labctl import lifecycle
+    from labctl.runtime import nodes
+
+    try:
+        target = lifecycle.node_target(node, file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    if command is not None:
+        raise typer.Exit(nodes.attach(target.lab, target.node, target.cli_command(command, shell), replace=False))
+    argv = (None if shell else target.routing_cli) or ["bash"]
+    raise typer.Exit(nodes.attach(target.lab, target.node, argv))
+
+
+@app.command()
+def logs(
+    node: str = typer.Argument(..., help="Router whose daemon log to show."),
+    follow: bool = typer.Option(False, "--follow", "-F", help="Keep printing new lines until Ctrl-C."),
+    lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
+    file: Path = _NODE_FILE,
+    lab_name: str = _NODE_LAB,
+):
+    """Show a router's daemon log (/var/log/frr/frr.log or /var/log/bird.log in the node).
+
+    Example: labctl logs rs1 --follow
+    """
+    from labctl import lifecycle
+    from labctl.runtime import nodes
+
+    try:
+        target = lifecycle.node_target(node, file, lab_name)
+        if target.daemon_log is None:
+            raise LabctlError(f"{node} is a site switch and runs no routing daemon",
+                              f"see its bridge with `labctl exec {node} -- bridge link`")
+    except LabctlError as exc:
+        _fail(exc)
+    raise typer.Exit(nodes.tail_log(target.lab, target.node, target.daemon_log, lines, follow))
+
+
+@app.command()
+def capture(
+    where: str = typer.Argument(..., help="NODE:IFACE, a router, a link 'a:eth1--b:eth2' or a trunk 'siteA--siteB'."),
+    expression: list[str] = typer.Argument(None, help="tcpdump filter, e.g. tcp port 179."),
+    write: str = typer.Option(None, "-w", "--write", help="Write a pcap file; '-' streams pcap to stdout."),
+    count: int = typer.Option(None, "--count", "-c", help="Stop after this many packets."),
+    duration: float = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    file: Path = _NODE_FILE,
+    lab_name: str = _NODE_LAB,
+):
+    """Capture packets with tcpdump inside the node's network namespace.
+
+    Without -w: decoded packets on a terminal, a pcap stream when stdout is a pipe.
+    A link or trunk is captured at its first end (a trunk: the first site's switch port).
+
+    Example: labctl capture sw-okayama:eth1 | wireshark -k -i -      (or: labctl capture rs1 -w rs1.pcap -c 50 tcp port 179)
+    """
+    from labctl import lifecycle
+    from labctl.runtime import nodes
+
+    try:
+        target, interface = lifecycle.capture_target(where, file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    err.print(f"capturing on {target.node}:{interface}", highlight=False)
+    if write not in (None, "-"):
+        with open(write, "wb") as sink:
+            rc = nodes.capture(target.lab, target.node, interface, sink, count, duration, expression)
+        err.print(f"wrote {write}", highlight=False)
+    else:
+        pcap = write == "-" or not sys.stdout.isatty()
+        sys.stdout.flush()
+        rc = nodes.capture(target.lab, target.node, interface, sys.stdout.buffer if pcap else None,
+                           count, duration, expression)
+    raise typer.Exit(rc)
+
+
 if __name__ == "__main__":
     sys.exit(app())

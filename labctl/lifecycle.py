@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from labctl import daemons
 from labctl.automation.inventory import build_nornir
 from labctl.daemons.records import NodeBgp
 from labctl.automation import fleet
@@ -22,9 +23,11 @@ from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, 
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
+from labctl.plan.endpoints import capture_point
 from labctl.policy.explain import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
 from labctl.runtime import clab, faults, host, images
+from labctl.runtime.nodes import require_running
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
 
 Progress = Callable[[str], None]
@@ -465,3 +468,50 @@ def down(ix_file: Path | None = None, lab_name: str | None = None, keep: bool = 
             parent.rmdir()
     return {"lab": name, "containers_removed": had, "workdir_removed": removed_dir,
             "workdir": str(workdir) if workdir else None}
+
+
+# ------------------------------------------------------------------ one node: exec, connect, logs, capture
+
+@dataclass(frozen=True)
+class NodeTarget:
+    """A running node a person wants to work on, and what its routing daemon is."""
+
+    lab: str
+    node: str
+    role: str
+    daemon: str  # "bridge" on a site switch
+
+    @property
+    def routing_cli(self) -> list[str] | None:
+        """argv of the node's routing CLI (vtysh, birdc); None on a switch."""
+        return None if self.role == "switch" else list(daemons.get(self.daemon).cli)
+
+    def cli_command(self, command: str, shell: bool = False) -> list[str]:
+        """argv that runs one command in the routing CLI (or, with `shell` or on a switch, in bash)."""
+        if shell or self.role == "switch":
+            return ["bash", "-c", command]
+        return [*daemons.get(self.daemon).cli_command, command]
+
+    @property
+    def daemon_log(self) -> str | None:
+        return None if self.role == "switch" else daemons.get(self.daemon).log_path
+
+
+def _node_target(lab: Lab, node: str) -> NodeTarget:
+    planned = lab.plan.nodes.get(node)
+    if planned is None:
+        raise LabctlError(f"no node '{node}' in lab {lab.plan.lab}", f"nodes: {', '.join(lab.plan.nodes)}")
+    require_running(lab.plan.lab, node)
+    return NodeTarget(lab.plan.lab, node, planned.role, planned.daemon)
+
+
+def node_target(node: str, ix_file: Path | None = None, lab_name: str | None = None) -> NodeTarget:
+    """The node of the lab (from an IX file, a lab name or the only running lab), which must run."""
+    return _node_target(find_lab(ix_file, lab_name), node)
+
+
+def capture_target(spec: str, ix_file: Path | None = None, lab_name: str | None = None) -> tuple[NodeTarget, str]:
+    """(node, interface) to capture on, from NODE:IFACE, a link or a trunk (plan.endpoints)."""
+    lab = find_lab(ix_file, lab_name)
+    node, interface = capture_point(lab.plan, spec)
+    return _node_target(lab, node), interface

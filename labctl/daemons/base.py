@@ -82,6 +82,7 @@ class Daemon:
     files: ClassVar[dict[str, str]]  # config file name in a node's folder -> path inside the node
     log_path: ClassVar[str]  # the daemon's log inside the node (observers read it)
     cli: ClassVar[tuple[str, ...]]  # argv of the daemon's interactive CLI (`labctl connect`)
+    cli_command: ClassVar[tuple[str, ...]]  # argv that runs one CLI command given as the last argument
     processes: ClassVar[str]  # `pgrep -x` pattern of its processes (resource sampling)
     # The earliest a hold timer may expire, as a fraction of the hold time (BIRD jitters it).
     hold_timer_floor: ClassVar[float] = 1.0

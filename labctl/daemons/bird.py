@@ -157,6 +157,7 @@ class Bird(Daemon):
     files = {"bird.conf": CONF}
     log_path = "/var/log/bird.log"
     cli = ("birdc",)
+    cli_command = ("birdc",)
     processes = "bird"
     hold_timer_floor = 0.75  # BIRD randomises its hold timer to 75-100 % of H (RFC 4271 jitter)
     capabilities = {

@@ -158,6 +158,7 @@ class Frr(Daemon):
     files = {"frr.conf": CONF, "daemons": DAEMONS, "rpki-rtr.py": RTR_SCRIPT, "roas.json": ROAS}
     log_path = "/var/log/frr/frr.log"
     cli = ("vtysh",)
+    cli_command = ("vtysh", "-c")
     processes = "bgpd|zebra|staticd|watchfrr|bfdd"
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
