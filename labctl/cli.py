@@ -725,5 +725,38 @@ def capture(
     raise typer.Exit(rc)
 
 
+@app.command()
+def graph(
+    file: Path = typer.Argument(None, help="IX definition (default: the only running lab's)."),
+    fmt: str = typer.Option(None, "--format", help="mermaid, dot or svg (default: from -o's suffix, else mermaid)."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+):
+    """The IX as a picture: sites, switches, trunks (latency, loss, bandwidth), route servers and
+    members with their daemon and ASN. SVG needs no Graphviz; Mermaid renders in GitHub Markdown.
+
+    Example: labctl graph ix.yml -o ix.svg      (or: labctl graph ix.yml --format dot | dot -Tpng > ix.png)
+    """
+    from labctl import lifecycle
+    from labctl.model.load import ModelErrors
+    from labctl.report.graph import FORMATS, format_for, render_graph
+
+    chosen = format_for(str(output) if output else None, fmt)
+    if chosen not in FORMATS:
+        _fail(LabctlError(f"unknown format '{chosen}'", f"use one of: {', '.join(FORMATS)}"))
+    try:
+        plan = lifecycle.open_lab(file).plan if file else lifecycle.find_lab().plan
+    except ModelErrors as exc:
+        _report_model_errors(exc, False)
+    except LabctlError as exc:
+        _fail(exc)
+    text = render_graph(plan, chosen)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    err.print(f"wrote {output} ({chosen})", highlight=False)
+
+
 if __name__ == "__main__":
     sys.exit(app())

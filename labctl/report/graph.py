@@ -1,0 +1,248 @@
+"""The IX as a picture, from the plan: sites, switches, trunks, route servers and members.
+
+Three outputs of the same picture (`labctl graph`): Mermaid (renders in GitHub Markdown), DOT
+(Graphviz, for people who have it) and SVG drawn here (sites in columns, nodes in rows), so
+neither the user nor the HTML report needs Graphviz. Pure and deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from labctl import daemons
+from labctl.model.checks import switch_name
+from labctl.plan import Plan
+
+FORMATS = ("mermaid", "dot", "svg")
+# Fill and stroke per routing daemon, in the order labctl.daemons registers them.
+PALETTE = [("#dbeafe", "#1d4ed8"), ("#fef3c7", "#b45309"), ("#dcfce7", "#15803d"), ("#fce7f3", "#be185d")]
+SWITCH_COLOURS = ("#e5e7eb", "#374151")
+
+
+def daemon_colours(name: str) -> tuple[str, str]:
+    names = list(daemons.names())
+    return PALETTE[names.index(name) % len(PALETTE)] if name in names else SWITCH_COLOURS
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str
+    kind: str  # "switch", "route_server", "member"
+    lines: tuple[str, ...]  # label lines, the name first
+    daemon: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str
+    b: str
+    kind: str  # "access", "trunk", "bilateral"
+    label: str = ""
+
+
+def _bandwidth(mbit: float) -> str:
+    return f"{mbit / 1000:g} Gbit/s" if mbit >= 1000 else f"{mbit:g} Mbit/s"
+
+
+def trunk_label(latency_ms: float, loss_percent: float, bandwidth_mbit: float | None) -> str:
+    parts = ([f"{latency_ms:g} ms"] if latency_ms else []) + ([f"{loss_percent:g} % loss"] if loss_percent else [])
+    return " · ".join(parts + ([_bandwidth(bandwidth_mbit)] if bandwidth_mbit else []))
+
+
+def boxes(plan: Plan) -> dict[str, list[Box]]:
+    """Site -> its boxes: the switch, then route servers, then members (plan order)."""
+    out: dict[str, list[Box]] = {s.name: [] for s in plan.model.sites}
+    for node in plan.nodes.values():
+        if node.role == "switch":
+            box = Box(node.name, "switch", (node.name, "site switch"), node.daemon)
+        else:
+            title = daemons.get(node.daemon).title
+            kind = "route server · " if node.role == "route_server" else ""
+            box = Box(node.name, node.role, (node.name, f"{kind}{title} · AS{node.asn}"), node.daemon)
+        out[node.site].append(box)
+    order = {"switch": 0, "route_server": 1, "member": 2}
+    return {site: sorted(bs, key=lambda b: order[b.kind]) for site, bs in out.items()}
+
+
+def edges(plan: Plan) -> list[Edge]:
+    out = [Edge(l.a, l.b, "access") for l in plan.links if not l.trunk]
+    for t in plan.model.trunks:
+        a, b = t.between
+        out.append(Edge(switch_name(a), switch_name(b), "trunk", trunk_label(t.latency_ms, t.loss_percent, t.bandwidth_mbit)))
+    pairs = sorted({tuple(sorted((m.name, p))) for m in plan.model.members for p in m.bilateral if p != m.name})
+    out += [Edge(a, b, "bilateral", "bilateral") for a, b in pairs]
+    return out
+
+
+def _site_title(plan: Plan, site: str) -> str:
+    description = next(s.description for s in plan.model.sites if s.name == site)
+    return f"{site}: {description}" if description else site
+
+
+# ---------------------------------------------------------------- Mermaid
+
+def _mid(name: str) -> str:
+    return "n_" + name.replace("-", "_")
+
+
+def _mtext(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def to_mermaid(plan: Plan) -> str:
+    lines = ["flowchart LR"]
+    shapes = {"switch": ('[["', '"]]'), "route_server": ('(["', '"])'), "member": ('["', '"]')}
+    used: dict[str, list[str]] = {}
+    for i, (site, bs) in enumerate(boxes(plan).items()):
+        lines.append(f'  subgraph site_{i}["{_mtext(_site_title(plan, site))}"]')
+        for b in bs:
+            left, right = shapes[b.kind]
+            lines.append(f"    {_mid(b.name)}{left}{_mtext('<br/>'.join(b.lines))}{right}")
+            used.setdefault(b.daemon, []).append(_mid(b.name))
+        lines.append("  end")
+    arrows = {"access": "---", "trunk": "===", "bilateral": "-.-"}
+    for e in edges(plan):
+        label = f'|"{_mtext(e.label)}"|' if e.label else ""
+        lines.append(f"  {_mid(e.a)} {arrows[e.kind]}{label} {_mid(e.b)}")
+    for daemon, ids in sorted(used.items()):
+        fill, stroke = daemon_colours(daemon)
+        lines.append(f"  classDef d_{daemon} fill:{fill},stroke:{stroke},color:#111")
+        lines.append(f"  class {','.join(ids)} d_{daemon}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- DOT
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(plan: Plan) -> str:
+    lines = [f"graph {_q(plan.lab)} {{",
+             f"  graph [rankdir=TB, fontname=\"sans-serif\", label={_q(plan.model.ix.description or plan.lab)}];",
+             '  node [fontname="sans-serif", fontsize=10, shape=box, style="rounded,filled"];',
+             '  edge [fontname="sans-serif", fontsize=9];']
+    shapes = {"switch": "box3d", "route_server": "box", "member": "box"}
+    for i, (site, bs) in enumerate(boxes(plan).items()):
+        lines.append(f"  subgraph {_q(f'cluster_{i}')} {{")
+        lines.append(f"    label={_q(_site_title(plan, site))}; style=dashed;")
+        for b in bs:
+            fill, stroke = daemon_colours(b.daemon)
+            width = ", penwidth=2" if b.kind == "route_server" else ""
+            label = '"' + "\\n".join(_q(line)[1:-1] for line in b.lines) + '"'
+            lines.append(f"    {_q(b.name)} [label={label}, shape={shapes[b.kind]}, "
+                         f"fillcolor={_q(fill)}, color={_q(stroke)}{width}];")
+        lines.append("  }")
+    styles = {"access": "", "trunk": ", penwidth=3", "bilateral": ", style=dashed, constraint=false"}
+    for e in edges(plan):
+        label = f"label={_q(e.label)}" if e.label else ""
+        attrs = (label + styles[e.kind]).lstrip(", ")
+        lines.append(f"  {_q(e.a)} -- {_q(e.b)}" + (f" [{attrs}]" if attrs else "") + ";")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- SVG (own layout: sites in columns)
+
+COL_W, BOX_W, BOX_H, ROW_H, TOP = 250, 200, 38, 52, 110
+
+
+def _layout(plan: Plan) -> dict[str, tuple[float, float]]:
+    """Box name -> (x, y) of its top-left corner."""
+    pos = {}
+    for col, bs in enumerate(boxes(plan).values()):
+        for row, b in enumerate(bs):
+            pos[b.name] = (20 + col * COL_W + (COL_W - BOX_W) / 2, TOP + row * ROW_H + (14 if row else 0))
+    return pos
+
+
+def _svg_box(b: Box, x: float, y: float) -> str:
+    fill, stroke = daemon_colours(b.daemon)
+    rx = 3 if b.kind == "switch" else 8
+    width = 2.5 if b.kind == "route_server" else 1.2
+    return (f'<g><title>{escape(" · ".join(b.lines))}</title>'
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="{rx}" fill="{fill}" stroke="{stroke}" '
+            f'stroke-width="{width}"/>'
+            f'<text x="{x + BOX_W / 2:.0f}" y="{y + 15:.0f}" text-anchor="middle" font-weight="bold">{escape(b.lines[0])}</text>'
+            f'<text x="{x + BOX_W / 2:.0f}" y="{y + 30:.0f}" text-anchor="middle" font-size="10">{escape(b.lines[1])}</text></g>')
+
+
+def _svg_edge(e: Edge, pos: dict[str, tuple[float, float]]) -> str:
+    (ax, ay), (bx, by) = pos[e.a], pos[e.b]
+    if e.kind == "access":  # down the column's left side, the site's LAN
+        lx = ax - 12
+        return (f'<path d="M{ax:.0f},{ay + BOX_H / 2:.0f} H{lx:.0f} V{by + BOX_H / 2:.0f} H{bx:.0f}" fill="none" '
+                f'stroke="#6b7280" stroke-width="1.2"/>')
+    if e.kind == "trunk":  # an arc over the columns from switch to switch, higher the further apart
+        x1, x2 = ax + BOX_W / 2, bx + BOX_W / 2
+        span = round(abs(bx - ax) / COL_W)
+        peak = ay - min(40 + 30 * (span - 1), 90)
+        apex = ay - 0.75 * (ay - peak)
+        return (f'<path d="M{x1:.0f},{ay:.0f} C{x1:.0f},{peak:.0f} {x2:.0f},{peak:.0f} {x2:.0f},{ay:.0f}" fill="none" '
+                f'stroke="#111827" stroke-width="4"/>'
+                f'<text x="{(x1 + x2) / 2:.0f}" y="{apex - 6:.0f}" text-anchor="middle" font-size="10" stroke="white" '
+                f'stroke-width="3" paint-order="stroke">{escape(e.label or "trunk")}</text>')
+    # bilateral session: dashed, along the right side of the boxes
+    x1, y1, x2, y2 = ax + BOX_W, ay + BOX_H / 2, bx + BOX_W, by + BOX_H / 2
+    bend = max(x1, x2) + 30
+    return (f'<path d="M{x1:.0f},{y1:.0f} C{bend:.0f},{y1:.0f} {bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" fill="none" '
+            f'stroke="#7c3aed" stroke-width="1.5" stroke-dasharray="5,4"><title>bilateral session {escape(e.a)} – '
+            f'{escape(e.b)}</title></path>')
+
+
+def _svg_legend(plan: Plan, y: float) -> list[str]:
+    present = sorted({n.daemon for n in plan.nodes.values() if n.role != "switch"})
+    items = [(daemon_colours(d), f"{daemons.get(d).title} router") for d in present] + [(SWITCH_COLOURS, "site switch")]
+    parts, x = [], 20
+    for (fill, stroke), label in items:
+        parts.append(f'<rect x="{x}" y="{y}" width="18" height="12" rx="3" fill="{fill}" stroke="{stroke}"/>'
+                     f'<text x="{x + 24}" y="{y + 10}">{escape(label)}</text>')
+        x += 34 + 7 * len(label)
+    parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#111827" stroke-width="4"/>'
+                 f'<text x="{x + 34}" y="{y + 10}">trunk (latency · loss · bandwidth)</text>')
+    x += 250
+    parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#7c3aed" stroke-width="1.5" '
+                 f'stroke-dasharray="5,4"/><text x="{x + 34}" y="{y + 10}">bilateral session</text>')
+    parts.append(f'<text x="20" y="{y + 30}" font-size="10" fill="#4b5563">Every member peers with every route server '
+                 f'(AS{plan.model.ix.route_server_asn}) over its site LAN; thick borders are route servers.</text>')
+    return parts
+
+
+def to_svg(plan: Plan) -> str:
+    pos = _layout(plan)
+    per_site = boxes(plan)
+    rows = max(len(bs) for bs in per_site.values())
+    width = max(40 + len(per_site) * COL_W, 760)
+    height = TOP + rows * ROW_H + 90
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'font-family="sans-serif" font-size="11" role="img" aria-label={quoteattr(f"topology of {plan.lab}")}>',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<text x="20" y="22" font-size="14" font-weight="bold">{escape(plan.model.ix.description or plan.lab)}</text>']
+    for col, site in enumerate(per_site):
+        x = 20 + col * COL_W
+        parts.append(f'<rect x="{x + 4}" y="{TOP - 14}" width="{COL_W - 8}" height="{rows * ROW_H + 44}" rx="10" '
+                     f'fill="#f9fafb" stroke="#d1d5db" stroke-dasharray="4,3"/>'
+                     f'<text x="{x + COL_W / 2:.0f}" y="{TOP + rows * ROW_H + 22}" text-anchor="middle" font-weight="bold">'
+                     f'site {escape(site)}</text>')
+    parts += [_svg_edge(e, pos) for e in edges(plan)]
+    parts += [_svg_box(b, *pos[b.name]) for bs in per_site.values() for b in bs]
+    parts += _svg_legend(plan, height - 52)
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def render_graph(plan: Plan, fmt: str) -> str:
+    renderers = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}
+    return renderers[fmt](plan)
+
+
+def format_for(path: str | None, fmt: str | None) -> str:
+    """The format asked for, else the one an output file's suffix implies, else Mermaid."""
+    if fmt:
+        return fmt
+    suffixes = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
+    for suffix, name in suffixes.items():
+        if path and path.endswith(suffix):
+            return name
+    return "mermaid"
