@@ -499,7 +499,7 @@ def test_cmd(
     lab_name: str = typer.Option(None, "--lab", help="Lab name."),
     junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
     results_out: Path = typer.Option(None, "--results", help="Write results with full timelines as JSON here."),
-    report: Path = typer.Option(None, "--report", help="Write report.md and a timeline SVG per scenario into this folder."),
+    report: Path = typer.Option(None, "--report", help="Write report.html (self-contained), report.md and a timeline SVG per scenario into this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the results with full timelines as JSON."),
     list_only: bool = typer.Option(False, "--list", help="List the built-in scenarios and exit."),
 ):
@@ -512,6 +512,7 @@ def test_cmd(
     Example: labctl test rs-failover member-link-down --junit junit.xml --results results.json --report report/
     """
     from labctl import lifecycle
+    from labctl.report.html import write_html
     from labctl.report.results import to_json, write_all
     from labctl.scenarios.spec import resolve
 
@@ -540,7 +541,10 @@ def test_cmd(
     except LabctlError as exc:
         _fail(exc)
     results = _run_scenarios(target, chosen, say)
-    for path in write_all(target.plan.lab, results, junit, results_out, report):
+    written = write_all(target.plan.lab, results, junit, results_out, report)
+    if report:
+        written.append(write_html(report, target.plan.lab, results, target.plan))
+    for path in written:
         say.print(f"wrote {path}", highlight=False)
     passed = sum(r.passed for r in results)
     say.print(f"{passed}/{len(results)} scenarios passed")

@@ -67,15 +67,18 @@ def timeline_svg(r: ScenarioResult, width: int = 760) -> str:
     """Events per node on a time axis from T0 (fault) past the restore; probe losses as red bars."""
     nodes = sorted({e["node"] for e in r.events} | {p["from"] for p in r.probes})
     end = max([e["t"] for e in r.events] + [(r.t_restore or 0) + 1, 1.0])
-    start = min([e["t"] for e in r.events] + [-1.0])
+    # the baseline before T0 gets at most a quarter of the axis; earlier events are counted, not drawn
+    start = max(min([e["t"] for e in r.events] + [-1.0]), -max(2.0, end / 3))
+    earlier = [e for e in r.events if e["t"] < start]
     left, right, row = 120, 20, 18
-    height = 40 + row * max(1, len(nodes)) + 30
+    height = 40 + row * max(1, len(nodes)) + 30 + LEGEND_HEIGHT
 
     def x(t: float) -> float:
         return left + (t - start) / (end - start) * (width - left - right)
 
-    colour = {"session-down": "#d62728", "session-up": "#2ca02c", "route-del": "#ff7f0e", "route-add": "#1f77b4"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+    colour = {kind: c for kind, c, _ in EVENT_KINDS}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'font-family="sans-serif" font-size="11">',
              f'<rect width="{width}" height="{height}" fill="white"/>']
     for i, node in enumerate(nodes):
         y = 30 + i * row
@@ -84,13 +87,21 @@ def timeline_svg(r: ScenarioResult, width: int = 760) -> str:
     for p in r.probes:
         y = 30 + nodes.index(p["from"]) * row
         for a, b in p["loss_windows"]:
-            parts.append(f'<rect x="{x(a):.1f}" y="{y - 6}" width="{max(1.0, x(b) - x(a)):.1f}" height="12" '
+            a = max(a, start)
+            parts.append(f'<rect class="loss-window" x="{x(a):.1f}" y="{y - 6}" width="{max(1.0, x(b) - x(a)):.1f}" height="12" '
                          f'fill="#d62728" opacity="0.3"><title>lost probes to {escape(p["to"])}: {a:.3f}-{b:.3f} s</title></rect>')
+            if x(b) - x(a) > 60:  # the label fits inside the bar
+                parts.append(f'<text x="{x(a) + 3:.1f}" y="{y + 4}" font-size="9" fill="#7f1d1d">'
+                             f'{escape(p["to"])}: {b - a:.2f} s lost</text>')
+    if earlier:
+        parts.append(f'<text x="{left}" y="14" fill="#6b7280">{len(earlier)} earlier event(s) not drawn</text>')
     for e in r.events:
+        if e["t"] < start:
+            continue
         y = 30 + nodes.index(e["node"]) * row
         parts.append(f'<circle cx="{x(e["t"]):.1f}" cy="{y}" r="3" fill="{colour.get(e["kind"], "#555")}">'
                      f'<title>{e["t"]:.3f} s {escape(e["kind"])} {escape(e["subject"])}</title></circle>')
-    axis_y = height - 22
+    axis_y = height - 22 - LEGEND_HEIGHT
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="#333"/>')
     step = max(1, math.ceil((end - start) / 10))
     t = math.ceil(start)
@@ -102,8 +113,28 @@ def timeline_svg(r: ScenarioResult, width: int = 760) -> str:
         if t is not None:
             parts.append(f'<line x1="{x(t):.1f}" y1="20" x2="{x(t):.1f}" y2="{axis_y}" stroke="#000" stroke-dasharray="4,3"/>'
                          f'<text x="{x(t) + 3:.1f}" y="14">{label}</text>')
+    parts += _timeline_legend(height - LEGEND_HEIGHT + 8)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+LEGEND_HEIGHT = 34
+EVENT_KINDS = [("session-down", "#d62728", "session down"), ("session-up", "#2ca02c", "session up"),
+               ("route-del", "#ff7f0e", "route withdrawn (FIB)"), ("route-add", "#1f77b4", "route installed (FIB)")]
+
+
+def _timeline_legend(y: float) -> list[str]:
+    """What the marks mean: event colours, probe-loss bars, the fault and restore lines."""
+    parts, x = ['<g class="legend">'], 10
+    for _, fill, label in EVENT_KINDS:
+        parts.append(f'<circle cx="{x + 4}" cy="{y + 4}" r="4" fill="{fill}"/><text x="{x + 12}" y="{y + 8}">{label}</text>')
+        x += 22 + 6 * len(label)
+    parts.append(f'<rect x="10" y="{y + 14}" width="18" height="10" fill="#d62728" opacity="0.3"/>'
+                 f'<text x="32" y="{y + 23}">probes lost (data plane), labelled with the target and the duration</text>'
+                 f'<line x1="420" y1="{y + 19}" x2="444" y2="{y + 19}" stroke="#000" stroke-dasharray="4,3"/>'
+                 f'<text x="450" y="{y + 23}">fault applied (T0) / removed (restore)</text>')
+    parts.append("</g>")
+    return parts
 
 
 def to_markdown(lab: str, results: list[ScenarioResult], svg_dir: str = "") -> str:

@@ -192,7 +192,7 @@ def test_svg_is_well_formed_and_complete():
     circles = root.findall(f"{SVG}circle")
     assert len(circles) == len(r.events)
     assert {c.get("fill") for c in circles} == {"#d62728", "#ff7f0e", "#1f77b4", "#2ca02c"}
-    loss_bars = [e for e in root.findall(f"{SVG}rect") if e.get("fill") == "#d62728"]
+    loss_bars = [e for e in root.findall(f"{SVG}rect") if e.get("class") == "loss-window"]
     assert len(loss_bars) == 2  # one per loss window
     labels = {t.text for t in root.findall(f"{SVG}text")}
     assert {"rs1", "rs2", "seto-net", "cdn-cache", "T0 fault", "restore"} <= labels
