@@ -145,15 +145,20 @@ def to_dot(plan: Plan) -> str:
 
 # ---------------------------------------------------------------- SVG (own layout: sites in columns)
 
-COL_W, BOX_W, BOX_H, ROW_H, TOP = 250, 200, 38, 52, 110
+COL_W, BOX_W, BOX_H, ROW_H = 250, 200, 38, 52
+
+
+def _top(plan: Plan) -> int:
+    """Where the switches' row starts: room above it for the trunks' arcs, when there are trunks."""
+    return 110 if plan.model.trunks else 56
 
 
 def _layout(plan: Plan) -> dict[str, tuple[float, float]]:
     """Box name -> (x, y) of its top-left corner."""
-    pos = {}
+    pos, top = {}, _top(plan)
     for col, bs in enumerate(boxes(plan).values()):
         for row, b in enumerate(bs):
-            pos[b.name] = (20 + col * COL_W + (COL_W - BOX_W) / 2, TOP + row * ROW_H + (14 if row else 0))
+            pos[b.name] = (20 + col * COL_W + (COL_W - BOX_W) / 2, top + row * ROW_H + (14 if row else 0))
     return pos
 
 
@@ -199,31 +204,33 @@ def _svg_legend(plan: Plan, y: float) -> list[str]:
         parts.append(f'<rect x="{x}" y="{y}" width="18" height="12" rx="3" fill="{fill}" stroke="{stroke}"/>'
                      f'<text x="{x + 24}" y="{y + 10}">{escape(label)}</text>')
         x += 34 + 7 * len(label)
-    parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#111827" stroke-width="4"/>'
-                 f'<text x="{x + 34}" y="{y + 10}">trunk (latency · loss · bandwidth)</text>')
-    x += 250
-    parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#7c3aed" stroke-width="1.5" '
-                 f'stroke-dasharray="5,4"/><text x="{x + 34}" y="{y + 10}">bilateral session</text>')
+    if plan.model.trunks:
+        parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#111827" stroke-width="4"/>'
+                     f'<text x="{x + 34}" y="{y + 10}">trunk (latency · loss · bandwidth)</text>')
+        x += 250
+    if any(e.kind == "bilateral" for e in edges(plan)):
+        parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#7c3aed" stroke-width="1.5" '
+                     f'stroke-dasharray="5,4"/><text x="{x + 34}" y="{y + 10}">bilateral session</text>')
     parts.append(f'<text x="20" y="{y + 30}" font-size="10" fill="#4b5563">Every member peers with every route server '
                  f'(AS{plan.model.ix.route_server_asn}) over its site LAN; thick borders are route servers.</text>')
     return parts
 
 
 def to_svg(plan: Plan) -> str:
-    pos = _layout(plan)
+    pos, top = _layout(plan), _top(plan)
     per_site = boxes(plan)
     rows = max(len(bs) for bs in per_site.values())
     width = max(40 + len(per_site) * COL_W, 760)
-    height = TOP + rows * ROW_H + 90
+    height = top + rows * ROW_H + 90
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'font-family="sans-serif" font-size="11" role="img" aria-label={quoteattr(f"topology of {plan.lab}")}>',
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="20" y="22" font-size="14" font-weight="bold">{escape(plan.model.ix.description or plan.lab)}</text>']
     for col, site in enumerate(per_site):
         x = 20 + col * COL_W
-        parts.append(f'<rect x="{x + 4}" y="{TOP - 14}" width="{COL_W - 8}" height="{rows * ROW_H + 44}" rx="10" '
+        parts.append(f'<rect x="{x + 4}" y="{top - 14}" width="{COL_W - 8}" height="{rows * ROW_H + 44}" rx="10" '
                      f'fill="#f9fafb" stroke="#d1d5db" stroke-dasharray="4,3"/>'
-                     f'<text x="{x + COL_W / 2:.0f}" y="{TOP + rows * ROW_H + 22}" text-anchor="middle" font-weight="bold">'
+                     f'<text x="{x + COL_W / 2:.0f}" y="{top + rows * ROW_H + 22}" text-anchor="middle" font-weight="bold">'
                      f'site {escape(site)}</text>')
     parts += [_svg_edge(e, pos) for e in edges(plan)]
     parts += [_svg_box(b, *pos[b.name]) for bs in per_site.values() for b in bs]
