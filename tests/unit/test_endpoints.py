@@ -49,3 +49,26 @@ def test_errors_name_the_problem_and_the_choices(plan, spec, message, fix):
     with pytest.raises(LabctlError) as exc:
         capture_point(plan, spec)
     assert message in exc.value.message and fix in exc.value.hint
+
+
+# ---------------------------------------------------------------- what connect, logs and exec run
+
+def test_routing_cli_and_log_come_from_the_daemon_modules():
+    from labctl.lifecycle import NodeTarget
+
+    frr, bird, switch = (NodeTarget("lab", "a", "member", "frr"), NodeTarget("lab", "rs1", "route_server", "bird"),
+                         NodeTarget("lab", "sw-x", "switch", "bridge"))
+    assert frr.routing_cli == ["vtysh"] and frr.cli_command("show bgp summary") == ["vtysh", "-c", "show bgp summary"]
+    assert bird.routing_cli == ["birdc"] and bird.cli_command("show protocols") == ["birdc", "show protocols"]
+    assert frr.daemon_log == "/var/log/frr/frr.log" and bird.daemon_log == "/var/log/bird.log"
+    assert switch.routing_cli is None and switch.daemon_log is None
+    assert switch.cli_command("bridge link") == ["bash", "-c", "bridge link"]
+    assert frr.cli_command("ls", shell=True) == ["bash", "-c", "ls"]
+
+
+def test_exec_argv():
+    from labctl.runtime.nodes import exec_argv
+
+    assert exec_argv("kibi-ix", "rs1", ["ip", "-br", "addr"]) == ["docker", "exec", "clab-kibi-ix-rs1", "ip", "-br", "addr"]
+    assert exec_argv("kibi-ix", "rs1", ["birdc"], stdin=True) == ["docker", "exec", "-i", "clab-kibi-ix-rs1", "birdc"]
+    assert exec_argv("kibi-ix", "rs1", ["bash"], tty=True) == ["docker", "exec", "-i", "-t", "clab-kibi-ix-rs1", "bash"]

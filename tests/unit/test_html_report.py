@@ -118,9 +118,13 @@ def test_write_html(tmp_path, results, plan):
 @pytest.fixture(scope="module")
 def chromium() -> str:
     exe = shutil.which("chromium")
-    if exe is None and os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):  # CI runs on a fresh machine: the browser is part of this test's set-up
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True,
-                       env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    if exe is None and os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        # CI runs on a fresh machine: the browser is part of this test's set-up (package lists may be stale)
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+        if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
+            subprocess.run(install, check=True, capture_output=True, env=env)
         exe = shutil.which("chromium")
     if exe is None:
         pytest.skip("needs Debian's chromium: apt-get install chromium (CI=true installs it)")
