@@ -44,6 +44,10 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
     for name in scenarios:
         assert f"| {name} | PASS |" in md
         assert ET.parse(report / f"{name}.svg").getroot().tag.endswith("svg")
+    # ... and the same as one self-contained page, the IX's picture at the top
+    html = (report / "report.html").read_text()
+    assert 'aria-label="topology of t-scen"' in html and "<script" not in html.lower()
+    assert all(f'<section id="{name}">' in html for name in scenarios)
 
     # Self-test of the measurement: the same fault detected by the hold timer (9 s, keepalive 3 s,
     # BIRD jitter to 75 %) and by BFD (300 ms x 3) must show those timers, not the tool's speed.
