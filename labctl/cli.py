@@ -607,18 +607,29 @@ def report_summary(
 
 
 # ------------------------------------------------------------------ one node: exec, connect, logs, capture
-_NODE_FILE = typer.Option(None, "--file", "-f", help="IX definition of the lab (default: the only running lab).")
-_NODE_LAB = typer.Option(None, "--lab", help="Lab name instead of --file.")
+_NODE_LAB = typer.Option(None, "--lab", help="Lab name instead of the IX file.")
+_NODE_JSON = typer.Option(False, "--json", help="Capture the output and print it with the exit status as JSON.")
+
+
+def _run_as_json(target, argv: list[str]) -> None:
+    """Run in the node with output captured; print {node, argv, returncode, stdout, stderr}; pass the status on."""
+    from labctl.runtime import nodes
+
+    proc = nodes.run(target.lab, target.node, argv)
+    _dump({"node": target.node, "argv": argv, "returncode": proc.returncode, "stdout": proc.stdout,
+           "stderr": proc.stderr})
+    raise typer.Exit(proc.returncode)
 # `labctl exec NODE CMD -x`: everything after NODE belongs to CMD, as with `docker exec`
 _PASS_THROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
 
 @app.command("exec", context_settings=_PASS_THROUGH)
 def exec_cmd(
-    node: str = typer.Argument(..., help="Node to run the command in."),
+    node: str = typer.Argument(..., help="Node to run the command in.", autocompletion=complete_node),
     command: list[str] = typer.Argument(..., help="The command and its arguments (after NODE, or after --)."),
-    file: Path = _NODE_FILE,
+    file: Path = _file_option("the only running lab"),
     lab_name: str = _NODE_LAB,
+    as_json: bool = _NODE_JSON,
 ):
     """Run a command in a node; its output and exit status are passed through.
 
@@ -637,16 +648,19 @@ def exec_cmd(
         command = command[1:]
     if not command:
         _fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
+    if as_json:
+        _run_as_json(target, command)
     raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False))
 
 
 @app.command()
 def connect(
-    node: str = typer.Argument(..., help="Router (or switch) to open."),
+    node: str = typer.Argument(..., help="Router (or switch) to open.", autocompletion=complete_node),
     shell: bool = typer.Option(False, "--shell", help="Open bash instead of the routing CLI."),
     command: str = typer.Option(None, "-c", "--command", help="Run this one CLI command and exit."),
-    file: Path = _NODE_FILE,
+    file: Path = _file_option("the only running lab"),
     lab_name: str = _NODE_LAB,
+    as_json: bool = typer.Option(False, "--json", help="With -c: print the output and exit status as JSON."),
 ):
     """Open the node's routing CLI (vtysh on FRR, birdc on BIRD) or, with --shell, bash.
 
@@ -661,6 +675,10 @@ def connect(
         target = lifecycle.node_target(node, file, lab_name)
     except LabctlError as exc:
         _fail(exc)
+    if as_json and command is None:
+        _fail(LabctlError("--json needs a command to run", f"e.g. labctl connect {node} -c 'show bgp summary' --json"))
+    if as_json:
+        _run_as_json(target, target.cli_command(command, shell))
     if command is not None:
         raise typer.Exit(nodes.attach(target.lab, target.node, target.cli_command(command, shell), replace=False))
     argv = (None if shell else target.routing_cli) or ["bash"]
@@ -669,11 +687,12 @@ def connect(
 
 @app.command()
 def logs(
-    node: str = typer.Argument(..., help="Router whose daemon log to show."),
+    node: str = typer.Argument(..., help="Router whose daemon log to show.", autocompletion=complete_node),
     follow: bool = typer.Option(False, "--follow", "-F", help="Keep printing new lines until Ctrl-C."),
     lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
-    file: Path = _NODE_FILE,
+    file: Path = _file_option("the only running lab"),
     lab_name: str = _NODE_LAB,
+    as_json: bool = typer.Option(False, "--json", help="Print the lines as JSON (not with --follow)."),
 ):
     """Show a router's daemon log (/var/log/frr/frr.log or /var/log/bird.log in the node).
 
@@ -689,6 +708,11 @@ def logs(
                               f"see its bridge with `labctl exec {node} -- bridge link`")
     except LabctlError as exc:
         _fail(exc)
+    if as_json and not follow:
+        proc = nodes.run(target.lab, target.node, ["tail", "-n", str(lines), target.daemon_log])
+        _dump({"node": target.node, "path": target.daemon_log, "lines": proc.stdout.splitlines(),
+               "error": proc.stderr.strip()})
+        raise typer.Exit(proc.returncode)
     raise typer.Exit(nodes.tail_log(target.lab, target.node, target.daemon_log, lines, follow))
 
 
@@ -699,8 +723,9 @@ def capture(
     write: str = typer.Option(None, "-w", "--write", help="Write a pcap file; '-' streams pcap to stdout."),
     count: int = typer.Option(None, "--count", "-c", help="Stop after this many packets."),
     duration: float = typer.Option(None, "--duration", help="Stop after this many seconds."),
-    file: Path = _NODE_FILE,
+    file: Path = _file_option("the only running lab"),
     lab_name: str = _NODE_LAB,
+    as_json: bool = typer.Option(False, "--json", help="With -w FILE: print where and what was captured as JSON."),
 ):
     """Capture packets with tcpdump inside the node's network namespace.
 
@@ -716,11 +741,16 @@ def capture(
         target, interface = lifecycle.capture_target(where, file, lab_name)
     except LabctlError as exc:
         _fail(exc)
+    if as_json and write in (None, "-"):
+        _fail(LabctlError("--json needs -w FILE (stdout carries the pcap otherwise)", f"e.g. labctl capture {where} -w x.pcap --json"))
     err.print(f"capturing on {target.node}:{interface}", highlight=False)
     if write not in (None, "-"):
         with open(write, "wb") as sink:
             rc = nodes.capture(target.lab, target.node, interface, sink, count, duration, expression)
         err.print(f"wrote {write}", highlight=False)
+        if as_json:
+            _dump({"node": target.node, "interface": interface, "file": write, "returncode": rc,
+                   "bytes": Path(write).stat().st_size})
     else:
         pcap = write == "-" or not sys.stdout.isatty()
         sys.stdout.flush()
@@ -731,14 +761,16 @@ def capture(
 
 @app.command()
 def graph(
-    file: Path = typer.Argument(None, help="IX definition (default: the only running lab's)."),
+    file: Path = _file_option("./ix.yml, else the only running lab's"),
+    file_arg: Path = _file_argument(),
     fmt: str = typer.Option(None, "--format", help="mermaid, dot or svg (default: from -o's suffix, else mermaid)."),
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print the picture's parts (boxes per site, edges) as JSON."),
 ):
     """The IX as a picture: sites, switches, trunks (latency, loss, bandwidth), route servers and
     members with their daemon and ASN. SVG needs no Graphviz; Mermaid renders in GitHub Markdown.
 
-    Example: labctl graph ix.yml -o ix.svg      (or: labctl graph ix.yml --format dot | dot -Tpng > ix.png)
+    Example: labctl graph -f ix.yml -o ix.svg      (or: labctl graph --format dot | dot -Tpng > ix.png)
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
@@ -748,11 +780,17 @@ def graph(
     if chosen not in FORMATS:
         _fail(LabctlError(f"unknown format '{chosen}'", f"use one of: {', '.join(FORMATS)}"))
     try:
-        plan = lifecycle.open_lab(file).plan if file else lifecycle.find_lab().plan
+        chosen_file = _ix_file(file, file_arg, required=False) or (Path("ix.yml") if Path("ix.yml").is_file() else None)
+        plan = lifecycle.open_lab(chosen_file).plan if chosen_file else lifecycle.find_lab().plan
     except ModelErrors as exc:
         _report_model_errors(exc, False)
     except LabctlError as exc:
         _fail(exc)
+    if as_json:
+        from labctl.report.graph import boxes, edges
+
+        _dump({"lab": plan.lab, "sites": boxes(plan), "edges": edges(plan)})
+        return
     text = render_graph(plan, chosen)
     if output is None:
         sys.stdout.write(text)

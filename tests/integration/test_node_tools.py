@@ -64,6 +64,12 @@ def test_exec_passes_output_and_exit_status(ix_lab, labctl_ix_file):
     assert "192.0.2.2/24" in done.stdout  # alpha's LAN address in the minimal IX
     done = labctl(labctl_ix_file, "exec", "rs1", "cat", "/etc/hostname")  # no `--` needed
     assert done.returncode == 0 and done.stdout.strip() == "rs1"
+    done = labctl(labctl_ix_file, "exec", "--json", "alpha", "--", "sh", "-c", "echo out; echo err >&2; exit 4")
+    assert done.returncode == 4 and json.loads(done.stdout) == {
+        "node": "alpha", "argv": ["sh", "-c", "echo out; echo err >&2; exit 4"], "returncode": 4,
+        "stdout": "out\n", "stderr": "err\n"}
+    logs = labctl(labctl_ix_file, "logs", "--json", "rs1", "-n", "5")
+    assert logs.returncode == 0 and len(json.loads(logs.stdout)["lines"]) == 5
     done = labctl(labctl_ix_file, "exec", "nosuch", "--", "true")
     assert done.returncode == 1 and "no node 'nosuch'" in done.stderr and "rs1" in done.stderr
 
