@@ -77,13 +77,13 @@ def destroy(lab: str, topology: Path | None = None, timeout: float = 600) -> Non
 
 
 def lab_containers(lab: str) -> list:
-    return client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"})
+    return client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"}, ignore_removed=True)
 
 
 def running_labs() -> dict[str, Path | None]:
     """Labs with containers on this host -> their topology file (from containerlab's labels)."""
     labs: dict[str, Path | None] = {}
-    for c in client().containers.list(all=True, filters={"label": LABEL_LAB}):
+    for c in client().containers.list(all=True, filters={"label": LABEL_LAB}, ignore_removed=True):
         name = c.labels.get(LABEL_LAB)
         topo = c.labels.get(LABEL_TOPO)
         if name:

@@ -156,8 +156,8 @@ def _recovery_check(plan: Plan, rec: Recovery | None, recovery_cp: float | None)
         return Check("recovery", expected, "not measured", "fail")
     if not rec.converged:
         return Check("recovery", expected, "not converged: " + "; ".join(rec.problems[:6]), "fail")
-    last = recovery_cp if recovery_cp is not None else float("nan")
-    return Check("recovery", expected, f"converged after {rec.seconds:.1f} s (last change {last:.3f} s)", "pass")
+    last = f"last change {recovery_cp:.3f} s" if recovery_cp is not None else "no routing change observed"
+    return Check("recovery", expected, f"converged after {rec.seconds:.1f} s ({last})", "pass")
 
 
 RESOLUTION = (f"data plane: one probe every {PROBE_INTERVAL * 1000:.0f} ms per pair (outage resolution "
