@@ -130,6 +130,7 @@ def _check_members(m: IxModel, ref) -> list[Problem]:
     space = m.ix.lab_prefix_space
     announced: dict[object, tuple] = {}
     named_peers = {p for x in m.members for p in x.bilateral}  # a session listed on one side is enough
+    out += _check_member_asns(m, ref)
     for i, x in enumerate(m.members):
         for j, p in enumerate(x.prefixes):
             path = ("members", i, "prefixes", j)
@@ -155,6 +156,25 @@ def _check_members(m: IxModel, ref) -> list[Problem]:
         if not x.route_server and not x.bilateral and x.name not in named_peers:
             out.append((("members", i), f"member '{x.name}' has no BGP session",
                         "set route_server: true or list bilateral peers", True))
+    return out
+
+
+def _check_member_asns(m: IxModel, ref) -> list[Problem]:
+    """One ASN is one member (its routers share it), and the route servers' ASN is nobody's: a member
+    using it would be hidden by the transparent route servers and confuse every AS-path check."""
+    out: list[Problem] = []
+    first: dict[int, int] = {}
+    for i, x in enumerate(m.members):
+        path = ("members", i, "asn")
+        if x.asn == m.ix.route_server_asn:
+            out.append((path, f"member '{x.name}' uses the route servers' ASN {x.asn} (ix.route_server_asn)",
+                        "give the member its own ASN, or change ix.route_server_asn", False))
+        if x.asn in first:
+            other = m.members[first[x.asn]].name
+            out.append((path, f"ASN {x.asn} of member '{x.name}' is already used by member '{other}' "
+                              f"(at {format_path(ref(('members', first[x.asn], 'asn')))})",
+                        "one ASN is one member: give each member its own ASN", False))
+        first.setdefault(x.asn, i)
     return out
 
 

@@ -276,12 +276,15 @@ def valid_models(draw) -> dict:
     names = [f"m{i}" for i in range(n_members)]
     hosts = list(ipaddress.ip_network(ix["peering_lan"]["ipv4"]).hosts())
     fixed4 = draw(st.lists(st.sampled_from(hosts), unique=True, max_size=n_members))
+    # one ASN is one member, and never the route servers' (checks._check_member_asns)
+    asns = draw(st.lists(st.integers(1, 4294967294).filter(lambda a: a != ix["route_server_asn"]),
+                         unique=True, min_size=n_members, max_size=n_members))
     members = []
     for i, name in enumerate(names):
         k = 10 + i
         prefixes = draw(st.lists(st.sampled_from([f"198.18.{k}.0/24", f"198.19.{k}.0/24", f"2001:db8:{k:x}::/48"]),
                                  unique=True, max_size=3))
-        m = {"name": name, "asn": draw(st.integers(1, 4294967294)), "site": draw(st.sampled_from(sites)),
+        m = {"name": name, "asn": asns[i], "site": draw(st.sampled_from(sites)),
              "daemon": draw(st.sampled_from(["frr", "bird"])), "prefixes": prefixes,
              "route_server": draw(st.booleans()),
              "bilateral": draw(st.lists(st.sampled_from([x for x in names if x != name] or ["-"]), unique=True, max_size=2))

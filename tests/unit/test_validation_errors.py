@@ -152,6 +152,24 @@ def test_member_named_like_route_server_or_switch():
     assert "sw-<site>" in f.hint
 
 
+def test_duplicate_member_asn():
+    text = variant("asn: 64497", "asn: 64496")
+    f = only(text)
+    assert f.message == "ASN 64496 of member 'm2' is already used by member 'm1' (at members[0].asn)"
+    assert f.path == "members[1].asn"
+    assert where(f) == at(text, "64496", nth=1)
+    assert "own ASN" in f.hint
+
+
+def test_member_with_the_route_server_asn():
+    text = variant("asn: 64497", "asn: 64511")
+    f = only(text)
+    assert f.message == "member 'm2' uses the route servers' ASN 64511 (ix.route_server_asn)"
+    assert f.path == "members[1].asn"
+    assert where(f) == at(text, "64511", nth=1)
+    assert "ix.route_server_asn" in f.hint
+
+
 def test_duplicate_site_names():
     text = variant("  - name: fra\n", "  - name: fra\n  - name: fra\n")
     f = only(text)
