@@ -10,7 +10,7 @@ from labctl.model.schema import IxModel
 
 def assign_addresses(m: IxModel) -> dict[str, tuple[IPv4Address, IPv6Address]]:
     """Explicit addresses win; the rest take the lowest free host, route servers first."""
-    things = [*m.route_servers, *m.members]
+    things = [*m.route_servers, *m.member_routers()]
     free4 = _free_hosts(m.ix.peering_lan.ipv4, {t.ipv4 for t in things if t.ipv4})
     free6 = _free_hosts(m.ix.peering_lan.ipv6, {t.ipv6 for t in things if t.ipv6})
     return {t.name: (t.ipv4 or next(free4), t.ipv6 or next(free6)) for t in things}

@@ -25,20 +25,26 @@ def _unknown(kind: str, name: str, known: list[str]) -> tuple[str, str]:
     return f"unknown {kind[:-1].replace('_', ' ')} '{name}'", hint
 
 
+def _routers(m: IxModel) -> list[tuple[tuple, object]]:
+    """Route servers and member routers with the path each is written at (a node each)."""
+    return [*((("route_servers", i), r) for i, r in enumerate(m.route_servers)),
+            *((r.path, r) for r in m.member_routers())]
+
+
 def check_model(m: IxModel, ref=None) -> list[Problem]:
     """Every cross-field rule, section by section. `ref` maps a path named inside a message back to
     the file (the loader passes one when it checks a model with broken items left out, whose list
     indexes differ from the file's)."""
     ref = ref or (lambda path: path)
     out: list[Problem] = []
-    for check in (_check_names, _check_route_servers, _check_site_references, _check_addresses, _check_lan_size,
-                  _check_members, _check_timers, _check_fabric, _check_daemons):
+    for check in (_check_names, _check_route_servers, _check_member_routers, _check_site_references, _check_addresses,
+                  _check_lan_size, _check_members, _check_timers, _check_fabric, _check_daemons):
         out += check(m, ref)
     # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
     try:
         routers = {a for pair in assign_addresses(m).values() for a in pair}
     except Exception:  # noqa: BLE001 - a LAN too small for its routers is reported above
-        routers = {getattr(x, afi) for x in [*m.route_servers, *m.members] for afi in ("ipv4", "ipv6")}
+        routers = {getattr(x, afi) for _, x in _routers(m) for afi in ("ipv4", "ipv6")}
     out += check_policy(m, routers)
     return out
 
@@ -52,8 +58,10 @@ def _check_names(m: IxModel, ref) -> list[Problem]:
         if s.name in site_names[:i]:
             out.append((("sites", i, "name"), f"duplicate site name '{s.name}'", "give every site its own name", False))
     nodes = [(switch_name(s.name), ("sites", i, "name")) for i, s in enumerate(m.sites)]
-    nodes += [(r.name, ("route_servers", i, "name")) for i, r in enumerate(m.route_servers)]
-    nodes += [(x.name, ("members", i, "name")) for i, x in enumerate(m.members)]
+    nodes += [(r.name, (*path, "name")) for path, r in _routers(m)]
+    # a member with several routers is no node, but its name is used for it (bilateral, lg): unique too
+    nodes += [(x.name, ("members", i, "name")) for i, x in enumerate(m.members)
+              if x.routers and x.name not in {r.name for r in x.routers}]
     for name, path in nodes:
         if name in seen and path[0] != "sites":
             out.append((path, f"duplicate node name '{name}' (also at {format_path(ref(seen[name]))})",
@@ -75,11 +83,35 @@ def _check_site_references(m: IxModel, ref) -> list[Problem]:
     out: list[Problem] = []
     site_names = [s.name for s in m.sites]
     # -- site references
-    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
-        for i, item in enumerate(items):
-            if item.site not in site_names:
-                msg, hint = _unknown("sites", item.site, site_names)
-                out.append(((kind, i, "site"), msg, hint, False))
+    for path, item in _routers(m):
+        if item.site and item.site not in site_names:
+            msg, hint = _unknown("sites", item.site, site_names)
+            out.append(((*path, "site"), msg, hint, False))
+    return out
+
+
+def _check_member_routers(m: IxModel, ref) -> list[Problem]:
+    """A member is either one router (site on the member) or several (`routers`, each with its site)."""
+    out: list[Problem] = []
+    for i, x in enumerate(m.members):
+        if not x.routers:
+            if x.site is None:
+                out.append((("members", i), f"member '{x.name}' has no site",
+                            "add 'site', or list its routers under 'routers' (each with its site)", True))
+            continue
+        for key in ("site", "ipv4", "ipv6"):
+            if getattr(x, key) is not None:
+                out.append((("members", i, key), f"member '{x.name}' has routers: '{key}' belongs to each router",
+                            f"move '{key}' into its entry under 'routers'", True))
+        first: dict[str, int] = {}
+        for j, r in enumerate(x.routers):
+            if r.site in first and not x.same_site:
+                out.append((("members", i, "routers", j, "site"),
+                            f"routers '{x.routers[first[r.site]].name}' and '{r.name}' of member '{x.name}' "
+                            f"are both at site '{r.site}'",
+                            "two ports at one site are legitimate: say so with 'same_site: true' on the member; "
+                            "otherwise fix the site", False))
+            first.setdefault(r.site, j)
     return out
 
 
@@ -88,24 +120,23 @@ def _check_addresses(m: IxModel, ref) -> list[Problem]:
     lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
     # -- addresses: inside the LAN, not the network/broadcast address, unique
     owners: dict[object, tuple] = {}
-    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
-        for i, item in enumerate(items):
-            for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
-                addr = getattr(item, fam)
-                if addr is None:
-                    continue
-                path = (kind, i, fam)
-                if addr not in lan:
-                    out.append((path, f"{addr} is outside the peering LAN {lan}", f"pick an address in {lan} or omit it to auto-assign", False))
-                elif addr == lan.network_address or (fam == "ipv4" and addr == lan.broadcast_address):
-                    out.append((path, f"{addr} is the LAN's {'network' if addr == lan.network_address else 'broadcast'} address",
-                                "pick a host address or omit it to auto-assign", False))
-                if addr in owners:
-                    other = owners[addr]
-                    what = "a route server" if other[0] == "route_servers" else "another member"
-                    out.append((path, f"{addr} collides with {what} ({format_path(ref(other))})", "every address on the LAN must be unique", False))
-                else:
-                    owners[addr] = path
+    for where, item in _routers(m):
+        for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
+            addr = getattr(item, fam)
+            if addr is None:
+                continue
+            path = (*where, fam)
+            if addr not in lan:
+                out.append((path, f"{addr} is outside the peering LAN {lan}", f"pick an address in {lan} or omit it to auto-assign", False))
+            elif addr == lan.network_address or (fam == "ipv4" and addr == lan.broadcast_address):
+                out.append((path, f"{addr} is the LAN's {'network' if addr == lan.network_address else 'broadcast'} address",
+                            "pick a host address or omit it to auto-assign", False))
+            if addr in owners:
+                other = owners[addr]
+                what = "a route server" if other[0] == "route_servers" else "another member"
+                out.append((path, f"{addr} collides with {what} ({format_path(ref(other))})", "every address on the LAN must be unique", False))
+            else:
+                owners[addr] = path
     return out
 
 
@@ -113,7 +144,7 @@ def _check_lan_size(m: IxModel, ref) -> list[Problem]:
     out: list[Problem] = []
     lan4, lan6 = m.ix.peering_lan.ipv4, m.ix.peering_lan.ipv6
     # -- the LAN must hold every router: auto-assignment takes the lowest free host addresses
-    routers = len(m.route_servers) + len(m.members)
+    routers = len(_routers(m))
     for fam, lan in (("ipv4", lan4), ("ipv6", lan6)):
         hosts = max(lan.num_addresses - (2 if fam == "ipv4" else 1), 0)
         if routers > hosts:
@@ -228,18 +259,17 @@ def _check_fabric(m: IxModel, ref) -> list[Problem]:
 def _check_daemons(m: IxModel, ref) -> list[Problem]:
     """Every node's daemon must exist in its stack's image, and labctl must be able to configure it."""
     out: list[Problem] = []
-    for kind, items in (("route_servers", m.route_servers), ("members", m.members)):
-        for i, item in enumerate(items):
-            stack = item.stack or m.ix.stack
-            missing = stacks.missing_daemon(stack, item.daemon)
-            if missing:
-                where = "its stack" if item.stack else "ix.stack"
-                out.append(((kind, i, "daemon"), f"daemon '{item.daemon}' is not in the {stack} image ({where})",
-                            missing, False))
-            elif item.daemon in stacks.NOT_IMPLEMENTED:
-                usable = [d for d in stacks.STACKS[stack].daemons if d not in stacks.NOT_IMPLEMENTED]
-                out.append(((kind, i, "daemon"), f"daemon '{item.daemon}': {stacks.NOT_IMPLEMENTED[item.daemon][1]}",
-                            "use daemon: " + " or ".join(usable), False))
+    for path, item in _routers(m):
+        stack = item.stack or m.ix.stack
+        missing = stacks.missing_daemon(stack, item.daemon)
+        if missing:
+            where = "its stack" if item.stack else "ix.stack"
+            out.append(((*path, "daemon"), f"daemon '{item.daemon}' is not in the {stack} image ({where})",
+                        missing, False))
+        elif item.daemon in stacks.NOT_IMPLEMENTED:
+            usable = [d for d in stacks.STACKS[stack].daemons if d not in stacks.NOT_IMPLEMENTED]
+            out.append(((*path, "daemon"), f"daemon '{item.daemon}': {stacks.NOT_IMPLEMENTED[item.daemon][1]}",
+                        "use daemon: " + " or ".join(usable), False))
     return out
 
 

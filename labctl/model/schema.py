@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -247,15 +248,32 @@ class MaxPrefix(_Strict):
     action: MaxPrefixAction | None = Field(default=None, description="override ix.policy.max_prefix_action")
 
 
+class MemberRouter(_Strict):
+    """One router of a member that connects more than one: its own node, port and LAN addresses.
+    Daemon, stack and BFD default to the member's."""
+
+    name: Name = Field(description="node name (unique across the lab)")
+    site: Name = Field(description="the site whose switch its port is on")
+    daemon: Daemon | None = Field(default=None, description="default: the member's daemon")
+    stack: StackName | None = Field(default=None, description="default: the member's stack, then ix.stack")
+    description: Description = Field(default="", description="default: the member's description")
+    ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    bfd: bool | None = Field(default=None, description="default: the member's bfd, then ix.bfd.enabled")
+
+
 class Member(_Strict):
     name: Name
     asn: Asn
-    site: Name
+    site: Name | None = Field(default=None, description="where its one router is (with `routers`: per router)")
     daemon: Daemon = Field(default="frr", description="frr, bird (BIRD 2; alias bird2), bird3 or openbgpd")
     stack: StackName | None = Field(default=None, description="override ix.stack for this node")
     description: Description = ""
     ipv4: Address4 | None = Field(default=None, description="LAN address; auto-assigned when absent")
     ipv6: Address6 | None = Field(default=None, description="LAN address; auto-assigned when absent")
+    routers: list[MemberRouter] = Field(default_factory=list, description="a member with several routers: one entry "
+                                        "each (then no site/ipv4/ipv6 on the member itself)")
+    same_site: bool = Field(default=False, description="its routers may share a site (two ports at one site)")
     prefixes: list[Prefix] = Field(default_factory=list, description="what the member announces")
     route_server: bool = Field(default=True, description="peer with every route server")
     bilateral: list[Name] = Field(default_factory=list, description="members to peer with directly")
@@ -274,3 +292,38 @@ class IxModel(_Strict):
     trunks: list[Trunk] = Field(default_factory=list)
     route_servers: list[RouteServer] = Field(default_factory=list)
     members: list[Member] = Field(default_factory=list)
+
+    def member_routers(self) -> list["Router"]:
+        """Every member router (a node), in file order: the member itself when it has one router."""
+        out: list[Router] = []
+        for i, x in enumerate(self.members):
+            if not x.routers:
+                out.append(Router(x.name, x.site or "", x.daemon, x.stack, x.description, x.ipv4, x.ipv6, x.bfd,
+                                  x, ("members", i)))
+            for j, r in enumerate(x.routers):
+                out.append(Router(r.name, r.site, r.daemon or x.daemon, r.stack or x.stack,
+                                  r.description or x.description, r.ipv4, r.ipv6, r.bfd if r.bfd is not None else x.bfd,
+                                  x, ("members", i, "routers", j)))
+        return out
+
+
+@dataclass(frozen=True)
+class Router:
+    """A member's router as a node: its own name, site, daemon and addresses; everything else
+    (ASN, prefixes, policy, sessions wanted) is the member's and read through to it."""
+
+    name: str
+    site: str
+    daemon: str
+    stack: str | None
+    description: str
+    ipv4: IPv4Address | None
+    ipv6: IPv6Address | None
+    bfd: bool | None
+    member: Member
+    path: tuple  # where it is written in the file: ("members", i) or ("members", i, "routers", j)
+
+    def __getattr__(self, key: str):
+        if key == "member":  # not set yet (copy/pickle): no read-through
+            raise AttributeError(key)
+        return getattr(self.member, key)

@@ -6,7 +6,7 @@ Pure functions over the validated model; the same model always gives the same pl
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Literal
@@ -61,6 +61,7 @@ class Node:
     trunk_ports: list[str] = field(default_factory=list)  # switches: the interfaces that are trunks
     sessions: list[Session] = field(default_factory=list)
     max_prefix: dict[str, int] = field(default_factory=dict)
+    member: str = ""  # member routers: the member (one ASN, one policy) this router belongs to
 
     @property
     def router_id(self) -> str:
@@ -139,12 +140,14 @@ def build_plan(m: IxModel) -> Plan:
         a4, a6 = addresses[rs.name]
         nodes[rs.name] = Node(rs.name, "route_server", rs.daemon, rs.site, "route server",
                               image=_image(m, rs), asn=m.ix.route_server_asn, ipv4=a4, ipv6=a6)
-    for mem in m.members:
+    routers = m.member_routers()
+    for mem in routers:
         a4, a6 = addresses[mem.name]
         nodes[mem.name] = Node(mem.name, "member", mem.daemon, mem.site, mem.description,
                                image=_image(m, mem), asn=mem.asn,
                                ipv4=a4, ipv6=a6, prefixes=list(mem.prefixes),
-                               max_prefix={"ipv4": mem.max_prefix.ipv4, "ipv6": mem.max_prefix.ipv6})
+                               max_prefix={"ipv4": mem.max_prefix.ipv4, "ipv6": mem.max_prefix.ipv6},
+                               member=mem.member.name)
 
     # Fabric: every router's eth1 goes to its site switch; trunks join switches.
     def attach(node: Node, switch: Node, trunk: bool = False) -> Link:
@@ -156,7 +159,7 @@ def build_plan(m: IxModel) -> Plan:
             switch.trunk_ports.append(sw_if)
         return Link(node.name, node_if, switch.name, sw_if, trunk)
 
-    for router in [*m.route_servers, *m.members]:
+    for router in [*m.route_servers, *routers]:
         links.append(attach(nodes[router.name], nodes[switch_name(router.site)]))
     for tr in m.trunks:
         a, b = (nodes[switch_name(s)] for s in tr.between)
@@ -164,8 +167,8 @@ def build_plan(m: IxModel) -> Plan:
 
     # Sessions: every route-server member peers with every route server, per address family.
     bfd_default = m.ix.bfd.enabled
-    member_bfd = {x.name: (x.bfd if x.bfd is not None else bfd_default) for x in m.members}
-    for mem in m.members:
+    member_bfd = {x.name: (x.bfd if x.bfd is not None else bfd_default) for x in routers}
+    for mem in routers:
         if not mem.route_server:
             continue
         mn = nodes[mem.name]
@@ -198,8 +201,13 @@ def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:
 
 
 def bilateral_pairs(m: IxModel) -> list[tuple[str, str]]:
-    """Each bilateral session once, as a sorted pair of member names (one side naming it is enough)."""
-    return sorted({tuple(sorted((x.name, p))) for x in m.members for p in x.bilateral})
+    """Each bilateral session once, as a sorted pair of router names (one side naming it is enough).
+    `bilateral` names members: every router of one peers with every router of the other."""
+    routers: dict[str, list[str]] = defaultdict(list)
+    for r in m.member_routers():
+        routers[r.member.name].append(r.name)
+    return sorted({tuple(sorted((a, b))) for x in m.members for p in x.bilateral if p != x.name
+                   for a in routers[x.name] for b in routers.get(p, [])})
 
 
 def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, str]], down: frozenset = frozenset(),
@@ -216,14 +224,19 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
     order = sorted({p for n in nodes.values() for p in n.prefixes}, key=_prefix_order)
     rank = {p: i for i, p in enumerate(order)}
     own = {name: {rank[p] for p in n.prefixes} for name, n in nodes.items()}
-    alive = [x for x in m.members if x.name not in down]
+    alive = [x for x in m.member_routers() if x.name not in down]
     served = {island[r.site] for r in m.route_servers if r.name not in down}
     rs_members = {x.name for x in alive if x.route_server and island[x.site] in served}
-    # per island: how many route-server members announce each prefix (a member's own prefix still
-    # reaches it through the route servers if another member announces it too)
-    announcers: dict[int, Counter] = defaultdict(Counter)
+    # per island: which ASNs announce each prefix through the route servers. A router drops a path
+    # holding its own ASN (loop prevention), so it learns a prefix only from another ASN: its own
+    # prefix if another member announces it too, never one only its member's other routers announce.
+    announcers: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))  # island: rank -> ASNs
+    by_asn: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))  # island: ASN -> ranks
     for name in rs_members:
-        announcers[island[nodes[name].site]].update(own[name])
+        here, asn = island[nodes[name].site], nodes[name].asn
+        by_asn[here][asn] |= own[name]
+        for r in own[name]:
+            announcers[here][r].add(asn)
     peers: dict[str, set[str]] = defaultdict(set)
     for a, b in pairs:
         if a != b and a not in down and b not in down and island[nodes[a].site] == island[nodes[b].site]:
@@ -231,9 +244,11 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
             peers[b].add(a)
     expected: dict[str, list] = {}
     for mem in alive:
-        heard = announcers[island[mem.site]]
-        ranks = set(heard) - {r for r in own[mem.name] if heard[r] == 1} if mem.name in rs_members else set()
+        heard, asn = announcers[island[mem.site]], mem.asn
+        looped = {r for r in by_asn[island[mem.site]].get(asn, ()) if len(heard[r]) == 1}
+        ranks = set(heard) - looped if mem.name in rs_members else set()
         for peer in peers[mem.name]:
-            ranks |= own[peer]
+            if nodes[peer].asn != asn:
+                ranks |= own[peer]
         expected[mem.name] = [order[r] for r in sorted(ranks)]
     return expected

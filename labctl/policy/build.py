@@ -230,10 +230,10 @@ def build_policy(m: "IxModel", addresses: dict[str, tuple]) -> RsPolicy:
         blackhole_next_hop={"ipv4": pol.blackhole.next_hop_ipv4, "ipv6": pol.blackhole.next_hop_ipv6},
         max_prefix_restart_minutes=pol.max_prefix_restart_minutes,
     )
-    for member in m.members:
-        if member.route_server:
-            a4, a6 = addresses[member.name]
-            rs.members[member.name] = member_policy(m, member, a4, a6)
+    for router in m.member_routers():  # a session each; a member's routers share its policy
+        if router.route_server:
+            a4, a6 = addresses[router.name]
+            rs.members[router.name] = member_policy(m, router, a4, a6)
     return rs
 
 

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 from labctl import daemons
 from labctl.model.checks import switch_name
 from labctl.plan import Plan
+from labctl.plan.build import bilateral_pairs
 
 FORMATS = ("mermaid", "dot", "svg")
 # Fill and stroke per routing daemon, in the order labctl.daemons registers them.
@@ -70,7 +71,7 @@ def edges(plan: Plan) -> list[Edge]:
     for t in plan.model.trunks:
         a, b = t.between
         out.append(Edge(switch_name(a), switch_name(b), "trunk", trunk_label(t.latency_ms, t.loss_percent, t.bandwidth_mbit)))
-    pairs = sorted({tuple(sorted((m.name, p))) for m in plan.model.members for p in m.bilateral if p != m.name})
+    pairs = bilateral_pairs(plan.model)
     out += [Edge(a, b, "bilateral", "bilateral") for a, b in pairs]
     return out
 

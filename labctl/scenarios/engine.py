@@ -143,7 +143,7 @@ def _watch_during(lab: Lab, sc: Scenario, fp: FaultPlan, nr, t0: float) -> tuple
     """Poll the members' RIBs until they hold what the fault implies (and the fault has lasted its
     minimum), or the timers' window has passed: (as expected, how they differed)."""
     plan = lab.plan
-    own = {m.name: {str(p) for p in plan.nodes[m.name].prefixes} for m in plan.model.members}
+    own = {n.name: {str(p) for p in n.prefixes} for n in plan.by_role("member")}
     window = detection_window(plan, sc.detection, fp.broken)
     slowest = detection_window(plan, "hold-timer" if any(not s.bfd for s in fp.broken) else sc.detection, fp.broken)
     min_wait = sc.duration or (3.0 if sc.detection in ("notification", "none") else 0.0)

@@ -72,7 +72,7 @@ def probe_address(plan: Plan, member: str) -> str | None:
 def choose_probes(plan: Plan, before: dict[str, set[str]], during: dict[str, set[str]], exclude: set[str],
                    limit: int = 3) -> list[tuple[str, str, bool]]:
     """Pairs that must keep reachability through the fault, spread over sites."""
-    site = {m.name: m.site for m in plan.model.members}
+    site = {n.name: n.site for n in plan.by_role("member")}
     candidates = []
     for x in sorted(during):
         for y in sorted(during):
@@ -119,7 +119,7 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
     """What the scenario's fault is, whom it hits and what the lab must look like meanwhile."""
     before = expected_routes(plan)
     if sc.fault == "link-down":
-        members = plan.model.members
+        members = plan.model.member_routers()
         if sc.target == "auto":
             ix_bfd = plan.model.ix.bfd.enabled
             pick = [m for m in members if sc.bfd is None or ((m.bfd if m.bfd is not None else ix_bfd) == sc.bfd)]
@@ -148,7 +148,8 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         if sc.fault == "trunk-down":
             return FaultPlan(f"trunk {a}-{b} down ({sw}:{port})", FaultAction("link", sw, port=port), set(), during, probes)
         island = islands(plan, (a, b))
-        cross = [(x.name, y.name) for x in plan.model.members for y in plan.model.members
+        routers = plan.by_role("member")
+        cross = [(x.name, y.name) for x in routers for y in routers
                  if island[x.site] != island[y.site] and probe_address(plan, x.name) and probe_address(plan, y.name)]
         if cross and not split:
             probes = probes[:2] + [(cross[0][0], cross[0][1], False)]

@@ -1,0 +1,101 @@
+"""Members with several routers (issue 11): the model keys, their validation, and the plan they give:
+a node and a route-server session per router, one ASN and policy per member, expected routes that
+respect BGP loop prevention between a member's own routers."""
+
+from __future__ import annotations
+
+from ipaddress import ip_network
+
+import pytest
+
+from labctl.model.load import ModelErrors, load_text
+from labctl.plan import build_plan
+
+BASE = """\
+ix:
+  name: dual-ix
+  route_server_asn: 64511
+sites:
+  - name: fra
+  - name: ams
+trunks:
+  - {between: [fra, ams]}
+route_servers:
+  - {name: rs1, site: fra}
+  - {name: rs2, site: ams, daemon: frr}
+members:
+  - name: acme
+    asn: 64496
+    daemon: bird
+    prefixes: [198.18.1.0/24, "2001:db8:1::/48"]
+    routers:
+      - {name: acme-fra, site: fra}
+      - {name: acme-ams, site: ams, daemon: frr, bfd: true}
+  - {name: beta, asn: 64497, site: fra, prefixes: [198.18.2.0/24], bilateral: [acme]}
+"""
+
+
+def problems(text: str) -> list:
+    with pytest.raises(ModelErrors) as info:
+        load_text(text, "ix.yml")
+    return info.value.findings
+
+
+def test_a_member_with_two_routers_is_two_nodes_with_the_member_s_asn_and_prefixes():
+    plan = build_plan(load_text(BASE, "ix.yml"))
+    fra, ams = plan.nodes["acme-fra"], plan.nodes["acme-ams"]
+    assert "acme" not in plan.nodes
+    assert (fra.site, fra.daemon, ams.site, ams.daemon) == ("fra", "bird", "ams", "frr")
+    assert fra.asn == ams.asn == 64496 and fra.member == ams.member == "acme"
+    assert fra.prefixes == ams.prefixes == [ip_network("198.18.1.0/24"), ip_network("2001:db8:1::/48")]
+    assert fra.ipv4 != ams.ipv4
+    # a session per router and family with each route server; the route servers hold both routers
+    assert sorted({s.peer for s in plan.nodes["rs1"].sessions}) == ["acme-ams", "acme-fra", "beta"]
+    assert [s.bfd for s in ams.sessions if s.kind == "route-server"] == [True] * 4
+    # one policy per member, applied to each of its sessions
+    assert plan.policy.members["acme-fra"].allowed == plan.policy.members["acme-ams"].allowed
+    # bilateral names the member: beta peers with both of its routers
+    assert sorted(s.peer for s in plan.nodes["beta"].sessions if s.kind == "bilateral" and s.afi == "ipv4") == [
+        "acme-ams", "acme-fra"]
+
+
+def test_expected_routes_follow_loop_prevention_between_a_member_s_routers():
+    plan = build_plan(load_text(BASE, "ix.yml"))
+    # beta learns acme's prefixes (via either router); acme's routers never learn their own member's
+    assert ip_network("198.18.1.0/24") in plan.expected_routes["beta"]
+    assert plan.expected_routes["acme-fra"] == plan.expected_routes["acme-ams"] == [ip_network("198.18.2.0/24")]
+
+
+def test_the_one_router_form_reads_as_before():
+    plan = build_plan(load_text(BASE, "ix.yml"))
+    assert plan.nodes["beta"].member == "beta" and plan.nodes["beta"].site == "fra"
+
+
+def test_two_routers_at_one_site_need_same_site():
+    text = BASE.replace("{name: acme-ams, site: ams,", "{name: acme-ams, site: fra,")
+    (f,) = problems(text)
+    assert f.path == "members[0].routers[1].site"
+    assert "acme-fra" in f.message and "acme-ams" in f.message and "same_site: true" in f.hint
+    load_text(text.replace("    daemon: bird\n", "    daemon: bird\n    same_site: true\n"), "ix.yml")
+
+
+def test_member_with_routers_keeps_site_and_addresses_on_its_routers():
+    (f,) = problems(BASE.replace("    daemon: bird\n", "    daemon: bird\n    site: fra\n"))
+    assert f.path == "members[0].site" and "routers" in f.hint
+
+
+def test_member_without_site_or_routers():
+    (f,) = problems(BASE.replace("{name: beta, asn: 64497, site: fra,", "{name: beta, asn: 64497,"))
+    assert f.path == "members[1]" and f.message == "member 'beta' has no site"
+
+
+def test_router_names_are_node_names_and_must_be_unique():
+    (f,) = problems(BASE.replace("{name: acme-ams,", "{name: beta,"))
+    assert f.path.startswith("members[1].name") or f.path.startswith("members[0].routers[1].name")
+    assert "duplicate node name 'beta'" in f.message
+
+
+def test_router_addresses_and_sites_are_checked_per_router():
+    found = problems(BASE.replace("{name: acme-ams, site: ams,", "{name: acme-ams, site: lon, ipv4: 10.0.0.1,"))
+    paths = {f.path for f in found}
+    assert {"members[0].routers[1].site", "members[0].routers[1].ipv4"} <= paths
