@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 from labctl import daemons
-from labctl.automation.inventory import build_nornir
+from labctl.automation.inventory import build_nornir, retarget
 from labctl.daemons.records import NodeBgp
 from labctl.automation import fleet
-from labctl.automation.tasks import collect_bgp, configure_node, looking_glass, rollback_node
+from labctl.automation.tasks import collect_bgp, configure_node, daemon_version, looking_glass, rollback_node
 from labctl.errors import LabctlError
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
@@ -174,9 +174,10 @@ class UpReport:
         return not self.failed_nodes and self.convergence.converged
 
 
-def _wait_ssh(lab: Lab, timeout: float = 60) -> dict[str, str]:
+def _wait_ssh(lab: Lab, timeout: float = 60, nodes: list[str] | None = None) -> dict[str, str]:
     """Wait until every node's sshd accepts TCP connections; return the ones that never did."""
-    pending = {n: s.mgmt_ipv4 for n, s in clab.inspect(lab.plan.lab).items() if n in lab.plan.nodes}
+    pending = {n: s.mgmt_ipv4 for n, s in clab.inspect(lab.plan.lab).items()
+               if n in lab.plan.nodes and (nodes is None or n in nodes)}
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for name, ip in list(pending.items()):
@@ -287,6 +288,43 @@ def _previous_topology(lab: Lab) -> str | None:
         return (lab.workdir / "deployed.sha256").read_text().strip()
     except FileNotFoundError:
         return None
+
+
+# ------------------------------------------------------------------ replacing a node (rolling upgrade)
+
+def replace(lab: Lab, nr, node: str, image_key: str, image_tag: str | None = None) -> tuple[float, dict[str, float], str]:
+    """Replace the node's container by one from another node image (labctl/daemons/stacks.py key),
+    keeping its name, addresses and links, then `reinstall` it for `lab`'s plan (which says what
+    the node runs now). Returns (the instant the replacement began, {step: seconds}, the old image
+    tag). `image_tag` overrides the key's tag (putting back the exact image a node had)."""
+    planned = lab.plan.nodes[node]
+    tag = image_tag or images.ensure_node_image(image_key)
+    retarget(nr, node, planned.daemon)  # the session to the old container ends with it
+    t0, steps, old_tag = faults.replace_node(lab.plan.lab, node, tag, planned.interfaces,
+                                             labels={"labctl.daemon": planned.daemon})
+    steps["configure"] = reinstall(lab, nr, node)
+    return t0, steps, old_tag
+
+
+def reinstall(lab: Lab, nr, node: str) -> float:
+    """A node whose container is new: wait for its sshd, push every file the plan renders for it
+    (addresses, the daemon's config) and start its daemon. Seconds it took; LabctlError if it failed."""
+    started = time.monotonic()
+    unreachable = _wait_ssh(lab, nodes=[node])
+    if unreachable:
+        raise LabctlError(f"{node}: {unreachable[node]} after its container was replaced")
+    _, failed = _configure(lab, nr, {node: render_node(lab.plan, lab.plan.nodes[node])}, force=True, nodes=[node])
+    if failed:
+        raise LabctlError(f"{node}: configuring it after the replacement failed: {failed[node]}")
+    return time.monotonic() - started
+
+
+def node_version(nr, node: str) -> str:
+    """The release the node's daemon reports about itself, asked on the node."""
+    found, errors = fleet.run(nr, daemon_version, nodes=[node])
+    if node not in found:
+        raise LabctlError(f"{node}: asking its daemon for its release failed: {errors.get(node, 'no answer')}")
+    return found[node]
 
 
 # ------------------------------------------------------------------ push

@@ -61,3 +61,15 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
         )
     inventory = Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
     return Nornir(inventory=inventory, config=Config(), runner=ThreadedRunner(num_workers=max(1, workers)))
+
+
+def retarget(nr: Nornir, node: str, daemon: str) -> None:
+    """The node's container was replaced (rolling upgrade): drop the connection to the old one and
+    run the node's tasks for `daemon` from now on."""
+    host = nr.inventory.hosts[node]
+    try:
+        host.close_connections()
+    except Exception:  # noqa: BLE001 - the old container is gone; its session cannot close cleanly
+        host.connections.clear()
+    host.connections.clear()
+    host.data["daemon"] = daemon

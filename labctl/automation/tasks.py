@@ -76,6 +76,11 @@ def collect_bgp(task: Task) -> Result:
     return Result(host=task.host, result=node_daemon(task).collect(node_shell(task)))
 
 
+def daemon_version(task: Task) -> Result:
+    """The release the node's routing daemon reports about itself (e.g. "BIRD 3.1.8")."""
+    return Result(host=task.host, result=node_daemon(task).version(node_shell(task)))
+
+
 def looking_glass(task: Task, prefix: str) -> Result:
     """Everything the node knows about a prefix: accepted paths and, on route servers, filtered ones."""
     raw, routes = node_daemon(task).looking_glass(node_shell(task), prefix)

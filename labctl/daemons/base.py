@@ -90,6 +90,8 @@ class Daemon:
     can_spoof_first_as: ClassVar[bool] = False
     # Route-server policy features (labctl.daemons.capabilities.FEATURES keys) -> (support, how).
     capabilities: ClassVar[dict[str, tuple[Support, str]]] = {}
+    # A command whose output names the running release (`version`); "" when labctl has none yet.
+    version_command: ClassVar[str] = ""
 
     # ------------------------------------------------------------------ pure: configs and text
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
@@ -112,6 +114,11 @@ class Daemon:
                   files: dict[str, str]) -> str:
         """Config text that makes the node originate the policy scenario's announcements."""
         raise NotImplementedError
+
+    def parse_version(self, text: str) -> str | None:
+        """The release named in `version_command`'s output, as "<name> <x.y.z>" (e.g. "BIRD 3.1.8",
+        "FRR 10.3.1"); None when the output names none (the daemon is not running)."""
+        return None
 
     # ------------------------------------------------------------------ on a node, through a shell
     def running(self, sh: NodeShell) -> bool:
@@ -147,6 +154,19 @@ class Daemon:
     def restore(self, sh: NodeShell) -> None:
         """Back to the config on disk: whatever `inject` added is gone."""
         raise NotImplementedError
+
+    def version(self, sh: NodeShell) -> str:
+        """The release the node's daemon reports about itself (checked on the node, not taken from
+        the stack table): what the rolling-upgrade scenario verifies."""
+        if not self.version_command:
+            raise NodeCommandFailed(f"{sh.node}: labctl cannot ask {self.title} which release it runs",
+                                    f"give labctl/daemons/{self.name}.py a version_command and parse_version")
+        _, out = sh.run(self.version_command, check=False)
+        found = self.parse_version(out)
+        if not found:
+            raise NodeCommandFailed(f"{sh.node}: `{self.version_command}` named no {self.title} release "
+                                    f"(is the daemon running?): {out.strip()[-200:]}")
+        return found
 
     def session_detail(self, sh: NodeShell, key: str, address: str) -> dict:
         """{"state", "reason", "received", "resets"} of one session (key from `session_key`)."""

@@ -25,6 +25,8 @@ _ROUTE_HEAD = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)?\s+\S+\s+\[(?P<proto>
 # BIRD 3 adds the thread: 2026-12-01 10:24:20.869584 [0002] <TRACE> m_kibinet_ipv4: State changed to up
 _STATE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (?:\[\w+\] )?<\w+> (\S+): State changed to (\w+)")
 # BIRD 3 names the BGP attributes as its filter language does (bgp_path); BIRD 2 as BGP.as_path
+# `birdc show status`: "BIRD 2.17.1 ready." then "BIRD 2.17.1" (BIRD 3 the same)
+_VERSION = re.compile(r"^BIRD v?(\d+(?:\.\d+)+)", re.M)
 _BIRD3_ATTRIBUTES = {"bgp_path": "BGP.as_path", "bgp_next_hop": "BGP.next_hop", "bgp_local_pref": "BGP.local_pref",
                      "bgp_community": "BGP.community", "bgp_large_community": "BGP.large_community"}
 
@@ -159,6 +161,7 @@ class Bird(Daemon):
     cli = ("birdc",)
     cli_command = ("birdc",)
     processes = "bird"
+    version_command = "birdc show status"
     # route servers export the next-best path to a member the best one may not go to (path hiding)
     secondary_export = True
     hold_timer_floor = 0.75  # BIRD randomises its hold timer to 75-100 % of H (RFC 4271 jitter)
@@ -207,6 +210,10 @@ class Bird(Daemon):
                   files: dict[str, str]) -> str:
         return bird_injection(files["bird.conf"], node.asn, announcements, flood,
                               own_address={"ipv4": str(node.ipv4), "ipv6": str(node.ipv6)})
+
+    def parse_version(self, text: str) -> str | None:
+        m = _VERSION.search(text)
+        return f"BIRD {m.group(1)}" if m else None
 
     # ------------------------------------------------------------------ on a node
     def running(self, sh: NodeShell) -> bool:

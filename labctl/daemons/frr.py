@@ -26,6 +26,8 @@ RTR_LOG = "/var/log/labctl-rpki-rtr.log"
 RTR_SCRIPT = "/etc/labctl/rpki-rtr.py"
 ROAS = "/etc/labctl/roas.json"
 AFIS = ("ipv4", "ipv6")
+# `vtysh -c 'show version'`: "FRRouting 10.3.1 (rs2) on Linux(6.8.0)."
+_VERSION = re.compile(r"^FRRouting (\d+(?:\.\d+)+)", re.M)
 
 # FRR prints well-known communities by name (RFC 1997, 7999, 8326, ...)
 WELL_KNOWN = {
@@ -160,6 +162,7 @@ class Frr(Daemon):
     cli = ("vtysh",)
     cli_command = ("vtysh", "-c")
     processes = "bgpd|zebra|staticd|watchfrr|bfdd"
+    version_command = "vtysh -c 'show version'"
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
         "transparency": ("yes", "`route-server-client`"),
@@ -209,6 +212,10 @@ class Frr(Daemon):
     def injection(self, plan: Plan, node: Node, announcements: list, flood: dict[str, list[str]],
                   files: dict[str, str]) -> str:
         return frr_injection(node, announcements, flood)
+
+    def parse_version(self, text: str) -> str | None:
+        m = _VERSION.search(text)  # "FRRouting 10.3.1 (rs2) on Linux(6.8.0)."
+        return f"FRR {m.group(1)}" if m else None
 
     # ------------------------------------------------------------------ on a node
     def running(self, sh: NodeShell) -> bool:

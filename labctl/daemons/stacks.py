@@ -97,3 +97,34 @@ def missing_daemon(stack: str, daemon: str) -> str | None:
     family = [d for d in st.daemons if d.rstrip("0123456789") == daemon.rstrip("0123456789")] or list(st.daemons)
     fixes = [f"stack: {s}" for s in elsewhere] + [f"daemon: {d}" for d in family]
     return f"{stack} has no {title(daemon)}; use " + " or ".join(fixes)
+
+
+# The rolling-upgrade scenario's default step for a node: (daemon, stack) -> the newer (daemon, stack)
+# the IX would move it to. BIRD 2 -> BIRD 3 on today's stack; the legacy stack's releases -> today's.
+UPGRADES: dict[tuple[str, str], tuple[str, str]] = {
+    ("bird", "trixie"): ("bird3", "trixie"),
+    ("bird", "bookworm"): ("bird", "trixie"),
+    ("frr", "bookworm"): ("frr", "trixie"),
+}
+
+
+def upgrade_path(daemon: str, stack: str) -> tuple[str, str] | None:
+    """The (daemon, stack) a node running `daemon` on `stack` is upgraded to by default; None when
+    labctl's stacks hold nothing newer for it."""
+    return UPGRADES.get((daemon, stack))
+
+
+def release_label(stack: str, daemon: str) -> str:
+    """What people call the release of `daemon` on `stack`: "BIRD 2.17", "FRR 10.3"."""
+    return STACKS[stack].daemons[daemon][0]
+
+
+def release_matches(label: str, running: str) -> bool:
+    """Whether the release a node reports (`Daemon.version`, e.g. "BIRD 3.1.8") is the stack's
+    `label` ("BIRD 3.1"): the same name and the label's version numbers as its leading ones."""
+    name, _, want = label.rpartition(" ")
+    got_name, _, got = running.rpartition(" ")
+    if not got_name or name.split()[0].lower() != got_name.split()[0].lower():
+        return False
+    want_parts, got_parts = want.split("."), got.split(".")
+    return got_parts[:len(want_parts)] == want_parts

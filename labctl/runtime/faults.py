@@ -8,10 +8,13 @@ timestamp is taken right before the action. Actions that need the node's own too
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import time
 from functools import lru_cache
+
+import docker.errors
 
 from labctl import daemons
 from labctl.daemons.base import ACTIONS
@@ -95,3 +98,74 @@ def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mb
 def clear_impairment(lab: str, node: str, interface: str) -> float:
     return _exec_timed(lab, node, f"tc qdisc del dev {interface} root 2>/dev/null; "
                                   f"nft delete table bridge labctl 2>/dev/null; true")
+
+
+# ------------------------------------------------------------------ replacing a node (rolling upgrade)
+
+def _ip_in(pid: int, command: list[str]) -> None:
+    """`ip` inside the network namespace of `pid` (0: labctl's own, the host's)."""
+    argv = ["nsenter", "-t", str(pid), "-n", "ip", *command] if pid else ["ip", *command]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        raise LabctlError(f"`ip {' '.join(command)}` failed: {proc.stderr.strip()}")
+
+
+def _create_like(old: dict, image: str, labels: dict[str, str]) -> str:
+    """A container configured like `old` (docker inspect of containerlab's node: name, hostname,
+    capabilities, sysctls, binds, management network and addresses), from another image."""
+    api = client().api
+    cfg, hc = old["Config"], old["HostConfig"]
+    net, ep = next(iter(old["NetworkSettings"]["Networks"].items()))
+    ipam = ep.get("IPAMConfig") or {}
+    host_config = api.create_host_config(
+        binds=hc.get("Binds"), cap_add=hc.get("CapAdd"), cap_drop=hc.get("CapDrop"), sysctls=hc.get("Sysctls"),
+        privileged=bool(hc.get("Privileged")), network_mode=net, extra_hosts=hc.get("ExtraHosts"),
+        dns=hc.get("Dns") or None, security_opt=hc.get("SecurityOpt"), devices=hc.get("Devices") or None)
+    endpoint = api.create_endpoint_config(ipv4_address=ipam.get("IPv4Address") or ep.get("IPAddress") or None,
+                                          ipv6_address=ipam.get("IPv6Address") or ep.get("GlobalIPv6Address") or None,
+                                          aliases=ep.get("Aliases"))
+    created = api.create_container(
+        image, name=old["Name"].lstrip("/"), hostname=cfg.get("Hostname"), environment=cfg.get("Env"),
+        entrypoint=cfg.get("Entrypoint"), command=cfg.get("Cmd"), labels=labels, tty=bool(cfg.get("Tty")),
+        stdin_open=bool(cfg.get("OpenStdin")), host_config=host_config,
+        networking_config=api.create_networking_config({net: endpoint}))
+    return created["Id"]
+
+
+def replace_node(lab: str, node: str, image: str, interfaces: list[str], labels: dict[str, str] | None = None
+                 ) -> tuple[float, dict[str, float], str]:
+    """Recreate a node's container from `image` as it was (name, management addresses, settings),
+    its data-plane links kept: each veth is parked in the host's namespace while the container is
+    replaced and moved into the new one under its own name, so the site switch's end (and its
+    bridge port) never changes. Returns (the instant it began, {step: seconds}, the old image)."""
+    api = client().api
+    name = container_name(lab, node)
+    old = api.inspect_container(name)
+    t0, mark, steps = time.time(), time.monotonic(), {}
+    pid = int(old["State"]["Pid"])
+    parked = {iface: f"up{pid}{iface}"[:15] for iface in interfaces}
+    for iface, tmp in parked.items():
+        _ip_in(pid, ["link", "set", "dev", iface, "down"])
+        _ip_in(pid, ["link", "set", "dev", iface, "name", tmp])
+        _ip_in(pid, ["link", "set", "dev", tmp, "netns", str(os.getpid())])
+    steps["park links"] = time.monotonic() - mark
+    mark = time.monotonic()
+    try:
+        api.remove_container(name, force=True)
+        _pid.cache_clear()
+        new = _create_like(old, image, {**old["Config"].get("Labels", {}), **(labels or {})})
+        api.start(new)
+        new_pid = int(api.inspect_container(new)["State"]["Pid"])
+        steps["container"] = time.monotonic() - mark
+        mark = time.monotonic()
+        for iface, tmp in parked.items():
+            _ip_in(0, ["link", "set", "dev", tmp, "netns", str(new_pid)])
+            _ip_in(new_pid, ["link", "set", "dev", tmp, "name", iface])
+            _ip_in(new_pid, ["link", "set", "dev", iface, "up"])
+    except (LabctlError, docker.errors.DockerException) as exc:
+        for tmp in parked.values():  # nothing of the lab may stay behind on the host
+            subprocess.run(["ip", "link", "del", "dev", tmp], capture_output=True)
+        raise LabctlError(f"{node}: replacing its container from {image} failed: {exc}",
+                          "the lab lost this node: redeploy it with `labctl up FILE`") from exc
+    steps["links"] = time.monotonic() - mark
+    return t0, steps, old["Config"]["Image"]

@@ -13,13 +13,13 @@ import time
 from labctl.automation import fleet
 from labctl.automation.observe import collect_observers, start_observers
 from labctl.errors import LabctlError
-from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, wait_converged
-from labctl.runtime import faults, host
+from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, node_version, replace, wait_converged
+from labctl.runtime import faults, host, images
 from labctl.scenarios.events import Event, ProbeResult, parse_daemon_log, parse_fping, parse_route_monitor
 from labctl.scenarios.fault_plan import (PROBE_INTERVAL, PROPAGATION, FaultAction, FaultPlan, broken_sessions,
                                          detection_window, mismatch, peer_names, plan_fault, probe_address,
                                          recovery_limit)
-from labctl.scenarios.judge import RESOLUTION, Observation, Recovery, judge
+from labctl.scenarios.judge import RESOLUTION, Observation, Recovery, UpgradeRun, judge
 from labctl.scenarios.outcome import Check, ScenarioResult
 from labctl.scenarios.spec import Scenario
 
@@ -38,8 +38,8 @@ def apply_fault(lab: Lab, a: FaultAction) -> float:
     if a.kind == "impair":
         imp = a.impair
         return faults.impair(name, a.node, a.port, imp.loss_percent, imp.rate_mbit, imp.delay_ms, a.netem)
-    if a.kind in ("daemon-stop", "daemon-restart"):
-        return faults.daemon_action(name, a.node, a.daemon, "stop" if a.kind == "daemon-stop" else "restart")
+    if a.kind in ("daemon-stop", "daemon-restart", "upgrade"):  # an upgrade begins with a graceful stop
+        return faults.daemon_action(name, a.node, a.daemon, "restart" if a.kind == "daemon-restart" else "stop")
     return faults.pause_node(name, a.node)
 
 
@@ -74,6 +74,9 @@ def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> Scenari
         return result
     result.target = fp.label
     try:
+        if fp.action.upgrade:  # build or find the new release's image now: not inside the measurement
+            progress(f"{sc.name}: image {fp.action.upgrade.new_image}")
+            images.ensure_node_image(fp.action.upgrade.new_image)
         obs = observe(lab, sc, fp, nr, progress)
     except ScenarioAborted as exc:
         result.error = str(exc)
@@ -82,7 +85,9 @@ def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> Scenari
     result.t0, result.t_restore = obs.t0, obs.t_restore - obs.t0
     for key in ("t_detect", "t_cp", "recovery_detect", "recovery_cp", "checks", "events", "probes"):
         setattr(result, key, getattr(verdict, key))
-    if sc.recover and obs.recovery and not obs.recovery.converged:
+    if obs.upgrade is not None:
+        result.upgrade = _upgrade_summary(fp, obs.upgrade)
+    if sc.recover and obs.recovery and not obs.recovery.converged and obs.upgrade is None:
         result.repair = _repair(lab, nr, fp)
     result.resolution = RESOLUTION
     result.seconds = time.monotonic() - started
@@ -117,18 +122,80 @@ def observe(lab: Lab, sc: Scenario, fp: FaultPlan, nr, progress) -> Observation:
     time.sleep(1.0)  # trailing updates reach the observers
 
     progress(f"{sc.name}: restore")
-    try:
-        t_restore = remove_fault(lab, fp.action)
-    except LabctlError as exc:
-        raise ScenarioAborted(f"removing the fault failed: {exc}") from exc
+    run, earlier = None, {}
+    if fp.action.kind == "upgrade":
+        run = UpgradeRun()
+        t_restore = observe_upgrade(lab, fp, nr, offsets, run, earlier)
+    else:
+        try:
+            t_restore = remove_fault(lab, fp.action)
+        except LabctlError as exc:
+            raise ScenarioAborted(f"removing the fault failed: {exc}") from exc
     recovered = wait_converged(lab, nr, recovery_limit(plan), interval=0.5)
     time.sleep(1.0)
 
     progress(f"{sc.name}: collect")
     obs = Observation(t0, t_restore, during_ok, during_mismatch,
-                      Recovery(recovered.converged, recovered.seconds, _problems(recovered)))
-    _collect(lab, nr, offsets, probes, obs)
+                      Recovery(recovered.converged, recovered.seconds, _problems(recovered)), upgrade=run)
+    _collect(lab, nr, offsets, probes, obs, fp.after or plan, earlier)
+    if run is not None:
+        progress(f"{sc.name}: put {fp.action.upgrade.old_release} back on {fp.action.node}")
+        put_back(lab, fp, nr, run)
     return obs
+
+
+# ------------------------------------------------------------------ rolling upgrade
+
+def observe_upgrade(lab: Lab, fp: FaultPlan, nr, offsets: dict[str, int], run: UpgradeRun,
+                    earlier: dict[str, str]) -> float:
+    """The node's daemon was stopped at T0: keep what its observers saw, replace its container
+    by the new release's and configure it for the new daemon, then ask it which release runs.
+    Returns the instant the replacement began (the restore). A failure is recorded on `run`: the
+    recovery and the release checks then fail with it, and `put_back` still tries."""
+    step = fp.action.upgrade
+    node = step.node
+    old_log, _ = fleet.run(nr, lambda task: collect_observers(task, offsets[node], 0), nodes=[node])
+    earlier[node] = old_log.get(node, {}).get("daemon_log", "")
+    offsets[node] = 0  # the new container's log starts empty
+    t_restore = time.time()
+    try:
+        t_restore, run.replace, run.old_image_tag = replace(Lab(fp.after, lab.workdir, lab.ix_file), nr, node,
+                                                             step.new_image)
+        run.new_version = node_version(nr, node)
+    except LabctlError as exc:
+        run.new_error = str(exc)
+    return t_restore
+
+
+def put_back(lab: Lab, fp: FaultPlan, nr, run: UpgradeRun) -> None:
+    """The original release back on the node, the same way (graceful stop, replacement, config),
+    so the lab ends as it started; then the lab must converge again."""
+    step = fp.action.upgrade
+    started = time.monotonic()
+    try:
+        faults.daemon_action(lab.plan.lab, step.node, step.new_daemon, "stop")
+    except LabctlError:
+        pass  # the new release may not have come up at all
+    try:
+        _, run.replace_back, _ = replace(lab, nr, step.node, step.old_image, image_tag=run.old_image_tag or None)
+        run.back_version = node_version(nr, step.node)
+    except LabctlError as exc:
+        run.back_error = str(exc)
+        return
+    back = wait_converged(lab, nr, recovery_limit(lab.plan), interval=0.5)
+    run.back_converged, run.back_seconds = back.converged, time.monotonic() - started
+    if not back.converged:
+        run.back_error = "; ".join(_problems(back))
+
+
+def _upgrade_summary(fp: FaultPlan, run: UpgradeRun) -> dict:
+    step = fp.action.upgrade
+    return {"node": step.node, "from": step.old_release, "to": step.new_release,
+            "daemon": [step.old_daemon, step.new_daemon], "image": [step.old_image, step.new_image],
+            "running_after": run.new_version, "running_at_end": run.back_version,
+            "replace_seconds": {k: round(v, 3) for k, v in run.replace.items()},
+            "replace_back_seconds": {k: round(v, 3) for k, v in run.replace_back.items()},
+            "back_converged_seconds": round(run.back_seconds, 2), "errors": [e for e in (run.new_error, run.back_error) if e]}
 
 
 def _probes_by_node(lab: Lab, fp: FaultPlan) -> dict[str, list[tuple[str, str, str, bool]]]:
@@ -162,13 +229,17 @@ def _watch_during(lab: Lab, sc: Scenario, fp: FaultPlan, nr, t0: float) -> tuple
         time.sleep(0.5)
 
 
-def _collect(lab: Lab, nr, offsets: dict[str, int], probes: dict[str, list], obs: Observation) -> None:
-    """The observers' output, parsed into events and probe results on `obs`."""
-    plan = lab.plan
+def _collect(lab: Lab, nr, offsets: dict[str, int], probes: dict[str, list], obs: Observation, plan=None,
+             earlier: dict[str, str] | None = None) -> None:
+    """The observers' output, parsed into events and probe results on `obs`. `plan`: what the nodes
+    run now (an upgraded node's new daemon); `earlier`: daemon logs of replaced containers (lab.plan's daemon)."""
+    plan = plan or lab.plan
+    events: list[Event] = []
+    for node, text in (earlier or {}).items():
+        events += parse_daemon_log(node, lab.plan.nodes[node].daemon, text, peer_names(lab.plan, node))
     collected, errors = fleet.run(nr, lambda task: collect_observers(
         task, offsets[task.host.name], len(probes.get(task.host.name, []))), "routers")
     obs.observer_errors = errors
-    events: list[Event] = []
     results: list[tuple[ProbeResult, bool]] = []
     for node, data in sorted(collected.items()):
         events += parse_daemon_log(node, plan.nodes[node].daemon, data["daemon_log"], peer_names(plan, node))

@@ -10,8 +10,10 @@ from ipaddress import IPv4Network
 from typing import Literal
 
 from labctl import daemons
+from labctl.daemons import stacks
+from labctl.model.checks import check_model, format_path
 from labctl.model.graph import Components
-from labctl.plan import Plan
+from labctl.plan import Plan, build_plan
 from labctl.plan import build
 from labctl.plan.build import Session
 from labctl.scenarios.spec import Impairment, Scenario
@@ -26,13 +28,36 @@ PROPAGATION = 2.0  # route server -> member propagation allowed on top of detect
 class FaultAction:
     """What the engine does to the lab (labctl.runtime.faults) to apply and remove a fault."""
 
-    kind: Literal["link", "impair", "daemon-stop", "daemon-restart", "pause"]
+    kind: Literal["link", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade"]
     node: str  # the node acted on: a site switch for a port or a trunk, else the target
     port: str = ""
     daemon: str = ""
     impair: Impairment | None = None
     netem: bool = False
     trunk: tuple[str, str] | None = None  # removing an impairment restores the trunk's own attributes
+    upgrade: UpgradeStep | None = None  # fault `upgrade`: what the node runs before and after
+
+
+@dataclass(frozen=True)
+class UpgradeStep:
+    """A node's rolling upgrade: the daemon and node image (labctl/daemons/stacks.py) before and after."""
+
+    node: str
+    old_daemon: str
+    old_image: str
+    new_daemon: str
+    new_image: str
+
+    @property
+    def old_release(self) -> str:
+        return stacks.release_label(stacks.NODE_IMAGES[self.old_image].stack, self.old_daemon)
+
+    @property
+    def new_release(self) -> str:
+        return stacks.release_label(stacks.NODE_IMAGES[self.new_image].stack, self.new_daemon)
+
+    def describe(self) -> str:
+        return f"{self.old_release} -> {self.new_release} (image {self.old_image} -> {self.new_image})"
 
 
 @dataclass
@@ -44,6 +69,7 @@ class FaultPlan:
     probes: list[tuple[str, str, bool]]  # (source member, target member, loss must be zero)
     impair_note: str = ""
     broken: list[Session] = field(default_factory=list)  # planned sessions the fault cuts
+    after: Plan | None = None  # fault `upgrade`: the plan with the node on its new daemon and stack
 
 
 def islands(plan: Plan, removed_trunk: tuple[str, str] | None) -> dict[str, int]:
@@ -159,6 +185,8 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
                          + (f", {imp.delay_ms} ms delay" if imp.delay_ms and netem else "") + f"; {sw}:{port})",
                          FaultAction("impair", sw, port=port, impair=imp, netem=netem, trunk=(a, b)),
                          set(), during, probes, note)
+    if sc.fault == "upgrade":
+        return _plan_upgrade(plan, sc, before)
     servers = [r.name for r in plan.model.route_servers]
     if sc.target == "auto":
         target = servers[0] if sc.fault == "daemon-stop" else servers[-1]
@@ -174,6 +202,60 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         return FaultPlan(f"{daemon} on {target} restarted", FaultAction("daemon-restart", target, daemon=daemon),
                          {target}, during, probes)
     return FaultPlan(f"{target} frozen (container paused)", FaultAction("pause", target), {target}, during, probes)
+
+
+def upgrade_step(plan: Plan, sc: Scenario, target: str) -> UpgradeStep:
+    """From the scenario's `upgrade:` key (or labctl's default path for the node) to a step that
+    the node's stack table allows; ValueError naming the key and the fix otherwise."""
+    node = plan.nodes[target]
+    if node.role == "switch":
+        raise ValueError(f"target '{target}' is a site switch: fault 'upgrade' needs a route server or member")
+    stack = stacks.NODE_IMAGES[node.image].stack
+    up = sc.upgrade
+    if up is None or (up.daemon is None and up.stack is None):
+        path = stacks.upgrade_path(node.daemon, stack)
+        if path is None:
+            raise ValueError(f"{target} runs {stacks.release_label(stack, node.daemon)} ({node.daemon} on {stack}); "
+                             f"labctl's stacks hold no newer release for it. Fix: name one in the scenario file, "
+                             f"'upgrade: {{daemon: ..., stack: ...}}' (stacks: {', '.join(stacks.STACKS)})")
+        new_daemon, new_stack = path
+    else:
+        new_daemon, new_stack = up.daemon or node.daemon, up.stack or stack
+    missing = stacks.missing_daemon(new_stack, new_daemon)
+    if missing:
+        raise ValueError(f"upgrade of {target}: {missing} (scenario key 'upgrade')")
+    step = UpgradeStep(target, node.daemon, node.image, new_daemon, stacks.image_for(new_stack, new_daemon))
+    if (step.new_daemon, step.new_image) == (step.old_daemon, step.old_image):
+        raise ValueError(f"upgrade of {target}: it runs {step.old_release} ({node.daemon} on {stack}) already; "
+                         f"fix: name another daemon or stack under 'upgrade:'")
+    return step
+
+
+def upgraded_plan(plan: Plan, step: UpgradeStep) -> Plan:
+    """The plan with the node on its new daemon and stack, checked like an IX file (an IX feature the
+    new daemon cannot do is an error naming it, not a failed push)."""
+    change = {"daemon": step.new_daemon, "stack": stacks.NODE_IMAGES[step.new_image].stack}
+    model = plan.model.model_copy(update={
+        key: [x.model_copy(update=change) if x.name == step.node else x for x in getattr(plan.model, key)]
+        for key in ("route_servers", "members")})
+    problems = check_model(model)
+    if problems:
+        text = "; ".join(f"{format_path(path)}: {msg}" + (f" ({hint})" if hint else "") for path, msg, hint, _ in problems)
+        raise ValueError(f"the IX with {step.node} on {step.new_daemon} does not validate: {text[:600]}")
+    return build_plan(model)
+
+
+def _plan_upgrade(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> FaultPlan:
+    target = plan.model.route_servers[0].name if sc.target == "auto" else sc.target
+    if target not in plan.nodes:
+        raise ValueError(f"no node '{target}' (routers: "
+                         f"{', '.join(n.name for n in plan.nodes.values() if n.role != 'switch')})")
+    step = upgrade_step(plan, sc, target)
+    during = expected_routes(plan, down={target})
+    probes = choose_probes(plan, before, during, {target})
+    return FaultPlan(f"{target} upgraded: {step.describe()}",
+                     FaultAction("upgrade", target, daemon=step.old_daemon, upgrade=step), {target}, during, probes,
+                     after=upgraded_plan(plan, step))
 
 
 def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:

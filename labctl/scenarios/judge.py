@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from labctl.daemons import stacks
 from labctl.plan import Plan
 from labctl.scenarios.events import Event, ProbeResult
 from labctl.scenarios.fault_plan import (PROBE_INTERVAL, PROPAGATION, FaultPlan, bfd_exposed, detection_window,
@@ -26,6 +27,21 @@ class Recovery:
 
 
 @dataclass
+class UpgradeRun:
+    """What the replacement of a node did (fault `upgrade`): releases asked on the node, timings."""
+
+    new_version: str = ""  # what the replaced node's daemon reported about itself, e.g. "BIRD 3.1.8"
+    new_error: str = ""  # why it could not be asked (replacement or configuration failed)
+    back_version: str = ""  # after the original release was put back
+    back_error: str = ""
+    back_converged: bool = False
+    back_seconds: float = 0.0  # from putting it back to converged
+    replace: dict[str, float] = field(default_factory=dict)  # step -> seconds (container, links, configure)
+    replace_back: dict[str, float] = field(default_factory=dict)
+    old_image_tag: str = ""  # the exact image the node had, to put back
+
+
+@dataclass
 class Observation:
     """Everything one run of a fault produced; all times on the host clock shared by the nodes."""
 
@@ -37,6 +53,7 @@ class Observation:
     events: list[Event] = field(default_factory=list)
     probes: list[tuple[ProbeResult, bool]] = field(default_factory=list)  # (probe, loss must be zero)
     observer_errors: dict[str, str] = field(default_factory=dict)  # node -> why its observers gave nothing
+    upgrade: UpgradeRun | None = None  # fault `upgrade`
 
 
 @dataclass
@@ -71,7 +88,33 @@ def judge(plan: Plan, sc: Scenario, fp: FaultPlan, obs: Observation) -> Verdict:
         v.checks.append(Check("delay impairment", f"{sc.impair.delay_ms} ms one-way delay", fp.impair_note, "unavailable"))
     if sc.recover:
         v.checks.append(_recovery_check(plan, obs.recovery, v.recovery_cp))
+    if fp.action.upgrade is not None:
+        v.checks += upgrade_checks(fp, obs.upgrade)
     return v
+
+
+def upgrade_checks(fp: FaultPlan, run: UpgradeRun | None) -> list[Check]:
+    """The new release is the one running on the node (asked on the node, not taken from the stack
+    table), and afterwards the original one is back with the lab converged."""
+    step = fp.action.upgrade
+    run = run or UpgradeRun(new_error="not measured", back_error="not measured")
+    new = Check("new release running", f"{step.new_release} on {step.node} ({step.new_daemon}, image {step.new_image})",
+                run.new_version or run.new_error or "nothing reported",
+                "pass" if run.new_version and stacks.release_matches(step.new_release, run.new_version) else "fail")
+    if run.replace:
+        new.observed += " after replacing the node in " + _steps(run.replace)
+    back_ok = run.back_converged and run.back_version and stacks.release_matches(step.old_release, run.back_version)
+    seen = run.back_version or run.back_error or "nothing reported"
+    if run.back_version:
+        seen += (f", lab converged {run.back_seconds:.1f} s after putting it back" if run.back_converged
+                 else ", lab NOT converged" + (f": {run.back_error}" if run.back_error else ""))
+    back = Check("original release restored", f"{step.old_release} on {step.node} again, lab converged", seen,
+                 "pass" if back_ok else "fail")
+    return [new, back]
+
+
+def _steps(timings: dict[str, float]) -> str:
+    return f"{sum(timings.values()):.2f} s (" + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()) + ")"
 
 
 def _timeline(v: Verdict, obs: Observation, fp: FaultPlan) -> list[Event]:

@@ -34,6 +34,7 @@ class ScenarioResult:
     error: str = ""
     repair: str = ""  # what was done to restore the lab for the next scenario, when recovery failed
     policy: dict = field(default_factory=dict)  # the policy scenario's full result (cases, resources)
+    upgrade: dict = field(default_factory=dict)  # fault `upgrade`: releases before/after, node, replacement timings
 
     @property
     def passed(self) -> bool:

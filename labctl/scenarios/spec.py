@@ -19,6 +19,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from labctl import daemons
+from labctl.daemons import stacks
 from labctl.errors import LabctlError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -31,14 +33,41 @@ class Impairment(BaseModel):
     delay_ms: float = Field(default=0, ge=0)
 
 
+class Upgrade(BaseModel):
+    """For fault `upgrade`: what the node is replaced by. Either key may be left out: the daemon
+    then stays the node's own, the stack the node's own (or, both left out, labctl's default
+    upgrade path for the node: labctl/daemons/stacks.py `upgrade_path`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    daemon: str | None = Field(default=None, description="the daemon after the upgrade, e.g. bird3")
+    stack: str | None = Field(default=None, description="the stack after the upgrade, e.g. trixie")
+
+    @model_validator(mode="after")
+    def _known(self) -> "Upgrade":
+        if self.daemon is not None:
+            self.daemon = stacks.ALIASES.get(self.daemon, self.daemon)
+            if self.daemon not in daemons.names():
+                raise ValueError(f"daemon: unknown routing daemon '{self.daemon}'; "
+                                 f"fix: one labctl configures: {', '.join(daemons.names())}")
+        if self.stack is not None and self.stack not in stacks.STACKS:
+            raise ValueError(f"stack: unknown stack '{self.stack}'; fix: one of {', '.join(stacks.STACKS)}")
+        if self.daemon and self.stack:
+            missing = stacks.missing_daemon(self.stack, self.daemon)
+            if missing:
+                raise ValueError(f"daemon: {missing}")
+        return self
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair", "policy"]
+    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair", "upgrade",
+                   "policy"]
     target: str = Field(default="auto", description="node, member, or 'siteA-siteB' for a trunk; auto picks one")
     bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
     impair: Impairment | None = None
+    upgrade: Upgrade | None = Field(default=None, description="for fault upgrade: the daemon and/or stack after it")
     duration: float | None = Field(default=None, gt=0, description="seconds the fault stays; default from the timers")
     detection: Literal["auto", "hold-timer", "bfd", "notification", "none"] = Field(
         default="auto", description="auto: BFD where a broken session runs it, else the hold timer")
@@ -50,6 +79,9 @@ class Scenario(BaseModel):
         if self.fault == "impair" and (self.impair is None or not (
                 self.impair.loss_percent or self.impair.rate_mbit or self.impair.delay_ms)):
             raise ValueError("fault 'impair' needs an 'impair:' block with loss_percent, rate_mbit or delay_ms")
+        if self.upgrade is not None and self.fault != "upgrade":
+            raise ValueError(f"'upgrade:' belongs to fault 'upgrade', not '{self.fault}'; fix: remove the 'upgrade:' "
+                             f"block or set 'fault: upgrade'")
         return self
 
 
@@ -62,13 +94,23 @@ def load_scenario(path: Path) -> Scenario:
     except yaml.YAMLError as exc:
         raise LabctlError(f"{path}: YAML error: {exc}", "check indentation and quoting; see docs/SCENARIOS.md") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise LabctlError(f"{path}: invalid scenario: {problems}", "see docs/SCENARIOS.md") from None
+
+
+def _problem(error: dict) -> str:
+    """One pydantic error as 'key.path: message' (a validator's message names its key first)."""
+    where = ".".join(map(str, error["loc"]))
+    msg = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and ":" in msg.split(" ")[0]:  # "daemon: unknown ...": the key below
+        key, _, msg = msg.partition(": ")
+        where = f"{where}.{key}" if where else key
+    return f"{where or '<top>'}: {msg}"
 
 
 def builtin_names() -> list[str]:
     order = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
-             "impairment", "impairment-blackout", "policy"]
+             "impairment", "impairment-blackout", "rs-upgrade", "policy"]
     found = {p.stem for p in BUILTIN_DIR.glob("*.yml")}
     return [n for n in order if n in found] + sorted(found - set(order))
 

@@ -204,7 +204,7 @@ def test_completion_never_raises(tmp_path, monkeypatch):
 
 
 def test_scenario_completion():
-    assert "rs-failover" in complete_scenario("") and complete_scenario("rs-") == ["rs-failover", "rs-restart"]
+    assert "rs-failover" in complete_scenario("") and complete_scenario("rs-") == ["rs-failover", "rs-restart", "rs-upgrade"]
 
 
 def test_shell_completion_is_enabled_and_completes_nodes(monkeypatch):

@@ -54,7 +54,7 @@ def fault_plan(plan, name: str, netem: bool = False) -> tuple[Scenario, FaultPla
 # ---------------------------------------------------------------- scenario files
 
 FAULT_BUILTINS = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
-                  "impairment", "impairment-blackout"]
+                  "impairment", "impairment-blackout", "rs-upgrade"]
 BUILTINS = FAULT_BUILTINS + ["policy"]  # the route-server policy scenario runs last
 
 
@@ -257,6 +257,7 @@ def test_auto_targets_and_labels(plan):
         "rs-restart": "frr on rs2 restarted",  # the last route server
         "impairment": "trunk okayama-kurashiki impaired (10.0% loss, 2.0 Mbit/s; sw-okayama:eth5)",
         "impairment-blackout": "trunk okayama-kurashiki impaired (100.0% loss; sw-okayama:eth5)",
+        "rs-upgrade": "rs1 upgraded: BIRD 2.17 -> BIRD 3.1 (image trixie -> trixie-bird3)",  # the first route server
     }
     _, with_netem = fault_plan(plan, "impairment", netem=True)
     assert with_netem.label == "trunk okayama-kurashiki impaired (10.0% loss, 2.0 Mbit/s, 20.0 ms delay; sw-okayama:eth5)"
