@@ -65,7 +65,11 @@ def resources(task: Task) -> Result:
         if len(parts) != 5 or not parts[0].isdigit():
             continue
         name = "rpki-rtr" if parts[4].startswith("python") else parts[4]
-        procs[name] = {"rss_kb": int(parts[3]) * page // 1024, "cpu_seconds": (int(parts[1]) + int(parts[2])) / tick}
+        # a daemon may run several processes of one name (OpenBGPD: parent, session, RDE, RTR): summed
+        p = procs.setdefault(name, {"rss_kb": 0, "cpu_seconds": 0.0, "count": 0})
+        p["rss_kb"] += int(parts[3]) * page // 1024
+        p["cpu_seconds"] += (int(parts[1]) + int(parts[2])) / tick
+        p["count"] += 1
     return Result(host=task.host, result={
         "rss_kb": sum(p["rss_kb"] for p in procs.values()),
         "cpu_seconds": round(sum(p["cpu_seconds"] for p in procs.values()), 2),

@@ -10,9 +10,10 @@ from __future__ import annotations
 from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, bird_name
 from labctl.daemons.bird import Bird, Bird3
 from labctl.daemons.frr import Frr
+from labctl.daemons.openbgpd import OpenBgpd
 from labctl.errors import LabctlError
 
-_REGISTRY: dict[str, Daemon] = {d.name: d for d in (Frr(), Bird(), Bird3())}
+_REGISTRY: dict[str, Daemon] = {d.name: d for d in (Frr(), Bird(), Bird3(), OpenBgpd())}
 
 __all__ = ["ConfigRejected", "Daemon", "NodeCommandFailed", "NodeShell", "bird_name", "get", "names", "all_daemons"]
 

@@ -88,6 +88,10 @@ class Daemon:
     hold_timer_floor: ClassVar[float] = 1.0
     # The policy scenario can make it originate a path whose first ASN is not its own.
     can_spoof_first_as: ClassVar[bool] = False
+    # ... and a path with other ASNs after its own (OpenBGPD can only repeat its own ASN).
+    can_originate_foreign_asns: ClassVar[bool] = True
+    # BFD on its sessions (`labctl validate` refuses BFD on a node whose daemon has none).
+    supports_bfd: ClassVar[bool] = True
     # Route-server policy features (labctl.daemons.capabilities.FEATURES keys) -> (support, how).
     capabilities: ClassVar[dict[str, tuple[Support, str]]] = {}
     # A command whose output names the running release (`version`); "" when labctl has none yet.

@@ -62,7 +62,7 @@ NODE_IMAGES: dict[str, NodeImage] = {
 }
 
 # Daemons an image ships that labctl has no module for yet: `validate` names them as not implemented.
-NOT_IMPLEMENTED = {"openbgpd": ("OpenBGPD", "labctl does not render OpenBGPD configs yet")}
+NOT_IMPLEMENTED: dict[str, tuple[str, str]] = {}
 # What ix.yml may say in `daemon:`; `bird2` is accepted for `bird` (BIRD 2).
 DAEMONS = (*daemons.names(), *NOT_IMPLEMENTED)
 ALIASES = {"bird2": "bird"}

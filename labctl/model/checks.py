@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
+from labctl import daemons
 from labctl.daemons import stacks
 from labctl.model.addresses import assign_addresses
 from labctl.model.graph import Components
@@ -38,7 +39,7 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
     ref = ref or (lambda path: path)
     out: list[Problem] = []
     for check in (_check_names, _check_route_servers, _check_member_routers, _check_site_references, _check_addresses,
-                  _check_lan_size, _check_members, _check_timers, _check_fabric, _check_daemons):
+                  _check_lan_size, _check_members, _check_timers, _check_fabric, _check_daemons, _check_bfd):
         out += check(m, ref)
     # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
     try:
@@ -270,6 +271,29 @@ def _check_daemons(m: IxModel, ref) -> list[Problem]:
             usable = [d for d in stacks.STACKS[stack].daemons if d not in stacks.NOT_IMPLEMENTED]
             out.append(((*path, "daemon"), f"daemon '{item.daemon}': {stacks.NOT_IMPLEMENTED[item.daemon][1]}",
                         "use daemon: " + " or ".join(usable), False))
+    return out
+
+
+def _check_bfd(m: IxModel, ref) -> list[Problem]:
+    """BFD asked of a node whose daemon has none (OpenBGPD): named with the daemons that have it."""
+    out: list[Problem] = []
+    known = set(daemons.names())
+    able = " or ".join(d.name for d in daemons.all_daemons() if d.supports_bfd)
+    on = [r for r in m.member_routers() if (r.bfd if r.bfd is not None else m.ix.bfd.enabled)]
+    for r in on:
+        if r.daemon in known and not daemons.get(r.daemon).supports_bfd:
+            single = len(r.path) == 2  # ("members", i): a member with one router
+            out.append(((*r.path, "bfd" if single and r.bfd else "daemon"),
+                        f"{'member' if single else 'router'} '{r.name}' has BFD on, and {daemons.get(r.daemon).title} has no BFD",
+                        f"set bfd: false for it, or use daemon: {able}", False))
+    rs_bfd = [r.name for r in on if r.route_server]
+    for i, rs in enumerate(m.route_servers):
+        if rs_bfd and rs.daemon in known and not daemons.get(rs.daemon).supports_bfd:
+            out.append((("route_servers", i, "daemon"),
+                        f"route server '{rs.name}' would run BFD with {', '.join(rs_bfd)}, and "
+                        f"{daemons.get(rs.daemon).title} has no BFD",
+                        f"turn BFD off for those members (members[].bfd: false or ix.bfd.enabled: false), "
+                        f"or use daemon: {able}", False))
     return out
 
 

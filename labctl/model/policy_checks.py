@@ -80,11 +80,12 @@ def _requested_features(m: "IxModel") -> list[tuple[tuple, str]]:
     """(YAML path, feature key) for every policy feature the model asks the route servers for."""
     pol = m.ix.policy
     wanted = []
-    if pol.max_prefix_action == "block":
-        wanted.append((("ix", "policy", "max_prefix_action"), "max-prefix-block"))
+    feature = {"block": "max-prefix-block", "warning": "max-prefix-warning"}
+    if pol.max_prefix_action in feature:
+        wanted.append((("ix", "policy", "max_prefix_action"), feature[pol.max_prefix_action]))
     for i, x in enumerate(m.members):
-        if x.max_prefix.action == "block" and x.route_server:
-            wanted.append((("members", i, "max_prefix", "action"), "max-prefix-block"))
+        if x.max_prefix.action in feature and x.route_server:
+            wanted.append((("members", i, "max_prefix", "action"), feature[x.max_prefix.action]))
     return wanted
 
 

@@ -1,6 +1,7 @@
 """Every generated daemon config is accepted by the daemon itself, inside the lab image of every
 stack that has the daemon: `bird -p -c` (parse only) for BIRD 2.17, BIRD 3.1 (trixie) and BIRD 2.0
-(bookworm), `vtysh --dryrun -f` for FRR 10.3 (trixie) and FRR 8.4 (bookworm). No lab is started."""
+(bookworm), `vtysh --dryrun -f` for FRR 10.3 (trixie) and FRR 8.4 (bookworm), `bgpd -n -f` for
+OpenBGPD 8.8 (trixie: every model again with its BIRD nodes on OpenBGPD). No lab is started."""
 
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ members:
 # One container checks every file and prints a marker line per file: "@@@ <rc> <path>", then the
 # daemon's output. vtysh reports errors on stdout, bird on stderr: both are captured.
 CHECK_SCRIPT = r"""
-for f in $(find /gen -name bird.conf -o -name frr.conf | sort); do
+for f in $(find /gen -name bird.conf -o -name frr.conf -o -name bgpd.conf | sort); do
   case "$f" in
     */bird.conf) out=$(bird -p -c "$f" 2>&1); rc=$? ;;
+    */bgpd.conf) out=$(bgpd -n -f "$f" 2>&1); rc=$? ;;
     *)           out=$(vtysh --dryrun -f "$f" 2>&1); rc=$? ;;
   esac
   printf '@@@ %s %s\n%s\n' "$rc" "$f" "$out"
@@ -59,7 +61,7 @@ done
 
 
 def run_checks(image: str, root: Path) -> dict[str, tuple[int, str]]:
-    """{path relative to root: (exit code, daemon output)} for every bird.conf and frr.conf."""
+    """{path relative to root: (exit code, daemon output)} for every bird.conf, frr.conf and bgpd.conf."""
     proc = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "-v", f"{root}:/gen:ro", "--entrypoint", "sh", image,
          "-c", CHECK_SCRIPT],
@@ -108,13 +110,17 @@ def render_sources(root: Path, examples: dict[str, Path], variant: str) -> set[s
     models["policy"] = load(REPO / "tests" / "fixtures" / "policy" / "ix.yml")
     models["edge"] = load_text(EDGE, "edge.yml")
     stack, bird = VARIANTS[variant]
+    daemon_for = {name: bird for name in models}
+    if variant == "trixie":  # OpenBGPD 8.8 is in the trixie image: every model again, BIRD nodes on OpenBGPD
+        daemon_for |= {f"{name}-openbgpd": "openbgpd" for name in models}
+        models |= {f"{name}-openbgpd": model for name, model in models.items()}
     expected = set()
     for name, model in models.items():
-        plan = build_plan(restack(model, stack, bird))
+        plan = build_plan(restack(model, stack, daemon_for[name]))
         assert {n.image for n in plan.nodes.values() if n.daemon == "bird"} <= {variant}, "restack missed a node"
         files = render_lab(plan, "unused")
         write_lab(files, root / name)
-        expected |= {f"{name}/{rel}" for rel in files if rel.endswith(("/bird.conf", "/frr.conf"))}
+        expected |= {f"{name}/{rel}" for rel in files if rel.endswith(("/bird.conf", "/frr.conf", "/bgpd.conf"))}
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)  # the container may not run as our user
     return expected
@@ -142,18 +148,24 @@ def test_daemons_accept_every_generated_config(lab_host, tmp_path, examples, var
     results = run_checks(image, root)
     assert set(results) == expected, f"not checked: {sorted(expected - set(results))}, unexpected: {sorted(set(results) - expected)}"
     assert any(p.endswith("bird.conf") for p in results) and any(p.endswith("frr.conf") for p in results)
+    assert any(p.endswith("bgpd.conf") for p in results) == (variant == "trixie")
     failed = {path: out.strip() for path, (rc, out) in results.items() if rc != 0}
     assert not failed, "daemon rejected generated config:\n" + "\n".join(f"--- {p}:\n{o}" for p, o in sorted(failed.items()))
 
 
 def test_checkers_reject_broken_configs(lab_host, generated):
-    """The check has teeth: a typo in either daemon's config fails, naming file and line."""
+    """The check has teeth: a typo in any daemon's config fails, naming file and line."""
     root, _ = generated
     bird = root / "minimal" / "configs" / "rs1" / "bird.conf"
     frr = root / "minimal" / "configs" / "alpha" / "frr.conf"
+    bgpd = root / "policy-openbgpd" / "configs" / "rs1" / "bgpd.conf"
     bird.write_text(bird.read_text().replace("router id", "router idd", 1))
     frr.write_text(frr.read_text().replace(" remote-as ", " remote-az ", 1))
+    bgpd.write_text(bgpd.read_text().replace("max-as-len", "max-as-length", 1))
     results = run_checks(lab_host, root)
+    rc, out = results["policy-openbgpd/configs/rs1/bgpd.conf"]
+    assert rc != 0 and "syntax error" in out, out
+    assert results["policy-openbgpd/configs/rs2/frr.conf"][0] == 0
     rc, out = results["minimal/configs/rs1/bird.conf"]
     assert rc != 0 and "syntax error" in out, out
     rc, out = results["minimal/configs/alpha/frr.conf"]

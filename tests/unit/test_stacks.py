@@ -93,10 +93,10 @@ def test_member_stack_override_is_checked_too():
     assert "labctl does not render" not in f.message  # the image is the first thing to fix
 
 
-def test_openbgpd_is_refused_as_not_implemented_yet():
+def test_openbgpd_node_gets_the_trixie_image():
     text = variant("{name: rs1, site: fra}", "{name: rs1, site: fra, daemon: openbgpd}")
-    f = only(text)
-    assert "labctl does not render OpenBGPD configs yet" in f.message and f.hint == "use daemon: frr or bird or bird3"
+    rs = build_plan(load_text(text, FILE)).nodes["rs1"]
+    assert (rs.daemon, rs.image) == ("openbgpd", "trixie") and stacks.release("trixie", "openbgpd") == (8, 8)
 
 
 def test_unknown_stack_and_daemon_name_the_choices():

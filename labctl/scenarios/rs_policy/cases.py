@@ -197,6 +197,7 @@ class HostileCase:
     prefix_case: bool = False  # given to attackers that cannot spoof, when there are any
     spoofs_first_as: bool = False  # needs a member whose daemon can originate a path not starting with its ASN
     needs_no_blackholing: bool = False  # the attacker must not be allowed to blackhole
+    foreign_asns: bool = False  # other ASNs after the attacker's own in the path (not every daemon can)
 
 
 HOSTILE: dict[str, HostileCase] = {
@@ -206,8 +207,8 @@ HOSTILE: dict[str, HostileCase] = {
     "first-as": HostileCase(data.REASON_BY_KEY["first-as"].code, _first_as, spoofs_first_as=True),
     "next-hop": HostileCase(data.REASON_BY_KEY["next-hop"].code, _next_hop),
     "rpki-invalid": HostileCase(data.REASON_BY_KEY["rpki-invalid"].code, _rpki_invalid, prefix_case=True),
-    "transit-leak": HostileCase(data.REASON_BY_KEY["transit-free-asn"].code, _transit_leak),
-    "reserved-asn": HostileCase(data.REASON_BY_KEY["reserved-asn"].code, _reserved_asn),
+    "transit-leak": HostileCase(data.REASON_BY_KEY["transit-free-asn"].code, _transit_leak, foreign_asns=True),
+    "reserved-asn": HostileCase(data.REASON_BY_KEY["reserved-asn"].code, _reserved_asn, foreign_asns=True),
     "as-path-too-long": HostileCase(data.REASON_BY_KEY["as-path-too-long"].code, _as_path_too_long),
     "blackhole-not-enabled": HostileCase(data.REASON_BY_KEY["blackhole-not-enabled"].code, _blackhole_not_enabled,
                                          prefix_case=True, needs_no_blackholing=True),
@@ -305,6 +306,12 @@ def _assign_cases(plan: Plan, policy: RsPolicy, attackers: list[str], skipped: l
             pool = [a for a in pool if _spoofs(plan, a)]
             if not pool:
                 able = [d.name for d in daemons.all_daemons() if d.can_spoof_first_as]
+                skipped += [SkippedCase(name, afi, f"needs an attacker on {' or '.join(able)}") for afi in AFIS]
+                continue
+        if case.foreign_asns:
+            pool = [a for a in pool if daemons.get(plan.nodes[a].daemon).can_originate_foreign_asns]
+            if not pool:
+                able = [d.name for d in daemons.all_daemons() if d.can_originate_foreign_asns]
                 skipped += [SkippedCase(name, afi, f"needs an attacker on {' or '.join(able)}") for afi in AFIS]
                 continue
         if not pool:

@@ -1,0 +1,218 @@
+"""OpenBGPD (labctl/daemons/openbgpd.py): parsers against real `bgpctl -j` output and bgpd's
+timestamped log (tests/fixtures/daemon-output/openbgpd/, README there), golden route-server and
+member configs, the policy scenario's injection, and what `labctl validate` refuses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labctl import daemons
+from labctl.daemons import openbgpd
+from labctl.model.load import load_text
+from labctl.plan import build_plan
+from labctl.render import render_lab
+from labctl.scenarios.rs_policy import build_spec
+from tests.unit.test_validation_errors import FILE, findings, variant
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "tests" / "fixtures" / "daemon-output" / "openbgpd"
+POLICY = REPO / "tests" / "fixtures" / "policy"
+GOLDEN = POLICY / "golden-openbgpd"
+UPDATE = os.environ.get("LABCTL_UPDATE_GOLDEN") == "1"
+
+
+def text(name: str) -> str:
+    return (OUT / name).read_text()
+
+
+# ---------------------------------------------------------------- parsers on captured output
+
+def test_neighbors_give_sessions_with_counts():
+    sessions = {s.peer_address: s for s in openbgpd.parse_neighbors(text("bgpctl-show-neighbor.json"))}
+    assert set(sessions) == {"10.0.0.2", "fd00::2", "10.0.0.9"}
+    v4 = sessions["10.0.0.2"]
+    assert (v4.afi, v4.state, v4.established, v4.received, v4.sent) == ("ipv4", "Established", True, 2, 1)
+    assert (v4.description, v4.uptime) == ("rs1 (route-server)", "00:00:32")
+    assert sessions["fd00::2"].afi == "ipv6" and sessions["fd00::2"].established
+    assert (sessions["10.0.0.9"].state, sessions["10.0.0.9"].established) == ("Active", False)
+
+
+def test_rib_prefixes_are_the_best_paths_only():
+    routes = openbgpd.parse_rib_prefixes(text("bgpctl-show-rib.json"))
+    # 198.18.9.0/24 has an unresolvable next hop in the capture: valid false, not best
+    assert routes == {"ipv4": ["198.18.1.0/24"], "ipv6": ["2001:db8:1::/48", "2001:db8:9::/48"]}
+
+
+def test_rib_detail_gives_attributes_and_well_known_communities():
+    routes = {r.prefix: r for r in openbgpd.parse_rib(text("bgpctl-show-rib-detail.json"))}
+    bh = routes["198.18.9.0/24"]
+    assert (bh.source, bh.peer_name, bh.next_hop, bh.as_path, bh.best) == ("10.0.0.2", "rs1", "10.0.0.2", [], False)
+    assert bh.communities == [(65535, 666)] and bh.large == [(64511, 1, 2)] and bh.local_pref == 100
+    own = routes["198.18.1.0/24"]
+    assert (own.source, own.peer_name, own.best) == ("???", "", True)
+    assert routes["2001:db8:9::/48"].afi == "ipv6"
+    assert openbgpd.parse_rib(text("bgpctl-show-rib-prefix-detail.json"))[0].prefix == "198.18.9.0/24"
+
+
+def test_rejected_route_is_read_from_its_tag():
+    doc = text("bgpctl-show-rib-detail.json").replace('"64511:1:2"', '"64511:1101:12", "64511:1101:14"')
+    route = next(r for r in openbgpd.parse_rib(doc) if r.prefix == "198.18.9.0/24")
+    assert route.reasons(64511) == [12, 14] and route.rejected(64511)
+
+
+def test_neighbor_detail_after_a_cease():
+    down = openbgpd.parse_neighbor_detail(text("bgpctl-show-neighbor-down.json"))
+    assert down["state"] == "Idle" and down["reason"] == "Cease, administratively down" and down["resets"] >= 1
+    up = openbgpd.parse_neighbor_detail(text("bgpctl-show-neighbor.json"))
+    assert (up["state"], up["received"], up["resets"]) == ("Established", 2, 0)
+    assert openbgpd.parse_neighbor_detail("")["state"] == "unknown"
+
+
+def test_log_gives_up_and_down_with_timestamps():
+    changes = openbgpd.parse_log(text("bgpd-log.txt"))
+    assert [(c.peer, c.up) for c in changes] == [("10.0.0.2", True), ("fd00::2", True), ("10.0.0.2", False),
+                                                   ("10.0.0.2", True)]
+    assert changes[2].detail == "NOTIFICATION received"
+    assert changes[3].t - changes[2].t == pytest.approx(6.854, abs=0.001)
+    assert openbgpd.parse_log(text("bgpd-log.txt"), known={"fd00::2"}) == [changes[1]]
+
+
+def test_logger_script_stamps_each_line(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "bgpd-log.py"
+    script.write_text(openbgpd.logger_script())
+    log = tmp_path / "bgpd.log"
+    line = "neighbor 192.0.2.3 (alpha): state change OpenConfirm -> Established, reason: KEEPALIVE message received"
+    subprocess.run([sys.executable, str(script), str(log)], input=f"startup\n{line}\n", text=True, check=True)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and lines[1].endswith(line)
+    [change] = openbgpd.parse_log(log.read_text())
+    assert (change.peer, change.up) == ("192.0.2.3", True)
+
+
+# ---------------------------------------------------------------- configs
+
+def policy_ix(edit=None) -> str:
+    data = yaml.safe_load((POLICY / "ix.yml").read_text())
+    data["route_servers"][0]["daemon"] = "openbgpd"
+    next(m for m in data["members"] if m["name"] == "beta")["daemon"] = "openbgpd"
+    if edit:
+        edit(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def plan_of(text_: str):
+    return build_plan(load_text(text_, str(POLICY / "ix.yml")))
+
+
+@pytest.mark.parametrize("node", ["rs1", "beta"])
+def test_rendering_matches_golden_files(node):
+    files = render_lab(plan_of(policy_ix()), "labctl/node:IMAGE")
+    got = files[f"configs/{node}/bgpd.conf"]
+    golden = GOLDEN / node / "bgpd.conf"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(got)
+    assert golden.read_text() == got, f"{golden} differs (rerun with LABCTL_UPDATE_GOLDEN=1 and review git diff)"
+    assert files[f"configs/{node}/bgpd-log.py"] == openbgpd.logger_script()
+
+
+def test_route_server_config_holds_every_check():
+    conf = render_lab(plan_of(policy_ix()), "labctl/node:IMAGE")["configs/rs1/bgpd.conf"]
+    for rule in ("rde evaluate all", "transparent-as yes", "set nexthop no-modify", "fib-update no",
+                 "match from 192.0.2.5 peer-as != 64498 set large-community 64511:1101:6",
+                 "match from 192.0.2.4 nexthop 192.0.2.4 set large-community delete 64511:1101:5",
+                 "match from ebgp max-as-len 32 set large-community 64511:1101:1",
+                 "match from ebgp ovs invalid set large-community 64511:1101:14",
+                 "match from ebgp large-community 64511:1101:* set localpref 0",
+                 "deny quick to ebgp large-community 64511:1101:*",
+                 "match to 192.0.2.4 large-community 64511:102:64497 set { prepend-neighbor 2 "
+                 "large-community delete 64511:103:64497 }",
+                 "match to ebgp prefix 0.0.0.0/0 or-longer community 65535:666 set nexthop 192.0.2.66",
+                 "max-prefix 20\n", "198.18.70.0/24 source-as 64510"):
+        assert rule in conf, rule
+    # only alpha may blackhole
+    assert "match from 192.0.2.3 community 65535:666" not in conf
+    assert "match from 192.0.2.6 community 65535:666 set { large-community 64511:1101:16" in conf
+
+
+def test_max_prefix_restart_minutes():
+    conf = render_lab(plan_of(policy_ix(lambda d: d["ix"]["policy"].update(
+        max_prefix_action="restart", max_prefix_restart_minutes=3))), "x")["configs/rs1/bgpd.conf"]
+    assert "max-prefix 20 restart 3\n" in conf
+
+
+def test_member_config_exports_its_own_prefixes_and_programs_the_fib():
+    conf = render_lab(plan_of(policy_ix()), "x")["configs/beta/bgpd.conf"]
+    assert "fib-update yes" in conf and "network 198.18.2.0/24" in conf and "deny to ebgp\n" in conf
+    assert "allow to ebgp prefix-set own4" in conf and "enforce neighbor-as no" in conf
+
+
+def test_injection_adds_networks_with_attributes():
+    plan = plan_of(policy_ix())
+    spec = build_spec(plan, attackers=["beta"], steerer="alpha")
+    anns = [a for a in spec.announcements if a.member == "beta"]
+    assert {a.case for a in anns} >= {"next-hop", "as-path-too-long", "hijack", "bogon"}
+    assert not {a.case for a in anns} & {"first-as", "transit-leak", "reserved-asn"}
+    assert {(s.case, s.why) for s in spec.skipped if s.case in ("transit-leak", "reserved-asn")} == {
+        ("transit-leak", "needs an attacker on frr or bird or bird3"),
+        ("reserved-asn", "needs an attacker on frr or bird or bird3")}
+    node = plan.nodes["beta"]
+    conf = daemons.get("openbgpd").injection(plan, node, anns, spec.flood, {})
+    nh = next(a for a in anns if a.case == "next-hop" and a.afi == "ipv4")
+    assert f"network {nh.prefix} set {{ nexthop {nh.next_hop} }}" in conf and f"allow to ebgp prefix {nh.prefix}" in conf
+    long = next(a for a in anns if a.case == "as-path-too-long" and a.afi == "ipv4")
+    assert f"network {long.prefix} set {{ prepend-self 32 }}" in conf
+    assert all(f"network {p}\n" in conf for p in spec.flood["ipv4"])
+
+
+def test_injection_refuses_a_path_it_cannot_originate():
+    plan = plan_of(policy_ix())
+    spec = build_spec(plan)
+    leak = next(a for a in spec.announcements if a.case == "transit-leak")
+    with pytest.raises(Exception, match="cannot announce the path"):
+        daemons.get("openbgpd").injection(plan, plan.nodes["beta"], [leak], {}, {})
+
+
+# ---------------------------------------------------------------- validate
+
+def test_openbgpd_is_accepted_and_renders_bgpd():
+    text_ = variant("{name: rs1, site: fra}", "{name: rs1, site: fra, daemon: openbgpd}")
+    files = render_lab(build_plan(load_text(text_, FILE)), "x")
+    assert "configs/rs1/bgpd.conf" in files and "configs/rs1/frr.conf" not in files
+
+
+def test_bfd_on_an_openbgpd_node_is_refused_naming_the_alternatives():
+    text_ = variant("  route_server_asn: 64511\n", "  route_server_asn: 64511\n  bfd: {enabled: true}\n")
+    text_ = variant("{name: rs1, site: fra}", "{name: rs1, site: fra, daemon: openbgpd}", text_)
+    got = findings(text_)
+    assert len(got) == 1 and got[0].path == "route_servers[0].daemon"
+    assert "OpenBGPD has no BFD" in got[0].message and "daemon: frr or bird or bird3" in got[0].hint
+    text_ = variant("{name: m1, asn: 64496,", "{name: m1, daemon: openbgpd, bfd: true, asn: 64496,")
+    got = findings(text_)
+    assert [f.path for f in got] == ["members[0].bfd"] and "set bfd: false" in got[0].hint
+
+
+@pytest.mark.parametrize("action", ["warning", "block"])
+def test_max_prefix_actions_openbgpd_lacks_are_refused(action):
+    text_ = variant("  route_server_asn: 64511\n",
+                    f"  route_server_asn: 64511\n  policy: {{max_prefix_action: {action}}}\n")
+    text_ = variant("{name: rs1, site: fra}", "{name: rs1, site: fra, daemon: openbgpd}", text_)
+    got = findings(text_)
+    assert len(got) == 1 and got[0].path == "ix.policy.max_prefix_action"
+    assert "OpenBGPD route server(s) rs1" in got[0].message
+
+
+def test_golden_folder_holds_only_rendered_nodes():
+    if UPDATE:
+        for p in GOLDEN.iterdir():
+            if p.name not in ("rs1", "beta"):
+                shutil.rmtree(p)
+    assert sorted(p.name for p in GOLDEN.iterdir()) == ["beta", "rs1"]
