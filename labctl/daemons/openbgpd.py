@@ -50,6 +50,7 @@ _START = (f"id _openbgpd >/dev/null 2>&1 || useradd -r -M -d /run/openbgpd -s /u
           f"(setsid sh -c 'bgpd -d -f {CONF} 2>&1 | python3 {LOGGER} {LOG}' "
           f"</dev/null >/dev/null 2>&1 &); "
           "for i in $(seq 100); do bgpctl show summary >/dev/null 2>&1 && break; sleep 0.1; done")
+_VERSION = re.compile(r"OpenBGPD (\d+(?:\.\d+)+)")
 _STOP = "pkill -TERM -x bgpd; for i in $(seq 100); do pgrep -x bgpd >/dev/null || break; sleep 0.1; done"
 
 
@@ -150,6 +151,8 @@ class OpenBgpd(Daemon):
     cli_command = ("sh", "-c", "exec bgpctl $1", "bgpctl")  # one command string: "show rib detail"
     processes = "bgpd"  # parent, session engine, route decision engine, RTR engine
     supports_bfd = False
+    # bgpctl does not say which release runs: the binary's, once the daemon answers (bgpd -V prints to stderr)
+    version_command = "bgpctl show summary >/dev/null 2>&1 && bgpd -V 2>&1"
     can_originate_foreign_asns = False  # `network ... set prepend-self N` repeats its own ASN only
     capabilities = {
         "transparency": ("yes", "`transparent-as yes`, `set nexthop no-modify`"),
@@ -191,6 +194,10 @@ class OpenBgpd(Daemon):
     def injection(self, plan: Plan, node: Node, announcements: list, flood: dict[str, list[str]],
                   files: dict[str, str]) -> str:
         return openbgpd_injection(plan, node, announcements, flood)
+
+    def parse_version(self, text: str) -> str | None:
+        m = _VERSION.search(text)  # "OpenBGPD 8.8"
+        return f"OpenBGPD {m.group(1)}" if m else None
 
     # ------------------------------------------------------------------ on a node
     def running(self, sh: NodeShell) -> bool:

@@ -180,6 +180,7 @@ class _Shell:
     ("bird", "bookworm/bird-show-status.txt", "BIRD 2.0.12"),
     ("frr", "frr-10.3/frr-show-version.txt", "FRR 10.3"),
     ("frr", "bookworm/frr-show-version.txt", "FRR 8.4.4"),
+    ("openbgpd", "openbgpd/bgpd-version.txt", "OpenBGPD 8.8"),
 ])
 def test_version_from_captured_output(daemon, fixture, release):
     d = daemons.get(daemon)
@@ -189,7 +190,8 @@ def test_version_from_captured_output(daemon, fixture, release):
 
 
 @pytest.mark.parametrize("daemon, fixture", [("bird", "bird-2.17/bird-show-status-not-running.txt"),
-                                             ("frr", "frr-10.3/frr-show-version-not-running.txt")])
+                                             ("frr", "frr-10.3/frr-show-version-not-running.txt"),
+                                             ("openbgpd", "openbgpd/bgpd-version-not-running.txt")])
 def test_version_of_a_daemon_not_running(daemon, fixture):
     d = daemons.get(daemon)
     text = (FIXTURES / fixture).read_text()
@@ -202,7 +204,7 @@ def test_the_stack_labels_are_what_the_nodes_report():
     """The stack table's release labels match what the captured daemons said about themselves."""
     seen = {("trixie", "bird"): "bird-2.17/bird-show-status.txt", ("trixie", "bird3"): "bird-3.1/bird-show-status.txt",
             ("trixie", "frr"): "frr-10.3/frr-show-version.txt", ("bookworm", "bird"): "bookworm/bird-show-status.txt",
-            ("bookworm", "frr"): "bookworm/frr-show-version.txt"}
+            ("bookworm", "frr"): "bookworm/frr-show-version.txt", ("trixie", "openbgpd"): "openbgpd/bgpd-version.txt"}
     for (stack, daemon), fixture in seen.items():
         running = daemons.get(daemon).parse_version((FIXTURES / fixture).read_text())
         assert stacks.release_matches(stacks.release_label(stack, daemon), running), (stack, daemon, running)
