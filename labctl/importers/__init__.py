@@ -3,6 +3,6 @@
 Only the importer itself lives here; it writes model input (YAML), never touches the model.
 """
 
-from labctl.importers.ixf import ImportNote, ImportResult, NoteKind, SkippedMember, import_ixf
+from labctl.importers.ixf import ImportNote, ImportResult, NoteKind, SkippedMember, SkippedPart, import_ixf
 
-__all__ = ["ImportNote", "ImportResult", "NoteKind", "SkippedMember", "import_ixf"]
+__all__ = ["ImportNote", "ImportResult", "NoteKind", "SkippedMember", "SkippedPart", "import_ixf"]

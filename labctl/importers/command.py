@@ -98,7 +98,7 @@ def ixf(
 ):
     """Turn an IX-F member export into an ix.yml: real members, ASNs and LAN addresses; lab prefixes.
 
-    Members without a usable address are listed with the reason, never dropped silently. The same file and options always give the same ix.yml, and a smaller --sample is a subset of a larger one. Announced prefixes are lab ranges (198.18.0.0/15, 2001:db8::/32), not the members' real routes.
+    Every usable connection of a member becomes one of its routers; members, connections and addresses that cannot be used are listed with the reason and JSON location, never dropped silently. The route-server daemons follow the size (BIRD + FRR up to 30 member routers, else BIRD + BIRD 3). The same file and options always give the same ix.yml, and a smaller --sample is a subset of a larger one. Announced prefixes are lab ranges (198.18.0.0/15, 2001:db8::/32), not the members' real routes.
 
     Example: labctl import ixf members.json --sample 20 -o ix.yml && labctl validate ix.yml
     """
@@ -130,22 +130,29 @@ def ixf(
 def _print_summary(result: ImportResult, output: Path) -> None:
     summary = result.summary()
     c = summary["counts"]
-    out.print(f"[green]wrote[/] {output}: {c['imported']} member(s) of {summary['ixp']['name']} "
-              f"(ixp_id {result.ixp_id}, VLAN {result.vlan_id}), {len(summary['sites'])} site(s), "
-              f"2 route servers (AS{summary['ix']['route_server_asn']})", highlight=False)
+    rs = ", ".join(f"{r['name']} {r['daemon']}" for r in summary["route_servers"])
+    out.print(f"[green]wrote[/] {output}: {c['imported']} member(s) with {c['routers']} router(s) of "
+              f"{summary['ixp']['name']} (ixp_id {result.ixp_id}, VLAN {result.vlan_id}), {len(summary['sites'])} site(s), "
+              f"route servers {rs} (AS{summary['ix']['route_server_asn']})", highlight=False)
     out.print(f"  source {result.source} (IX-F {result.version}); {c['at_ixp']} members at this IXP, "
               f"{c['usable']} usable, selection: {result.selection}", highlight=False)
     lan = summary["ix"]["peering_lan"]
     out.print(f"  peering LAN {lan['ipv4']} and {lan['ipv6']}", highlight=False)
-    sites = Table("site", "members", "route servers", "from", title="sites")
+    sites = Table("site", "members", "routers", "route servers", "from", title="sites")
     for s in summary["sites"]:
-        sites.add_row(*(Text(x) for x in (s["name"], str(s["members"]), ", ".join(s["route_servers"]), s["description"])))
+        sites.add_row(*(Text(x) for x in (s["name"], str(s["members"]), str(s["routers"]), ", ".join(s["route_servers"]),
+                                          s["description"])))
     out.print(sites)
     if result.skipped:
         out.print(f"  skipped: {len(result.skipped)} member(s), not in the lab:", highlight=False)
         for s in result.skipped:
             out.print(Text(f"    {s.render()}"), highlight=False)
-    else:
+    if result.skipped_parts:
+        out.print(f"  skipped: {len(result.skipped_parts)} connection(s)/address(es) of imported members, "
+                  "not in the lab:", highlight=False)
+        for p in result.skipped_parts:
+            out.print(Text(f"    {p.render()}"), highlight=False)
+    if not result.skipped and not result.skipped_parts:
         out.print("  skipped: none")
     for note in result.notes:
         out.print(Text(f"  note: {note.message}"), highlight=False)

@@ -5,20 +5,23 @@ The result always passes `labctl.model.load.load_text`; the importer checks that
 
 What is kept from the file and what the lab makes up:
 
-* kept: each member's ASN, name, peering-LAN addresses on the chosen VLAN, route-server flag,
-  max-prefix limits and AS macro (as a note in `description`), the switch/city it connects at;
-  the VLAN's peering-LAN prefixes; the IXP's route-server ASN when the file marks its route servers.
+* kept: each member's ASN, name, route-server flag, max-prefix limits and AS macro (as a note in
+  `description`); every usable connection of a member (and every address pair of a connection
+  with several) as one of its routers, with its peering-LAN addresses on the chosen VLAN and the
+  switch/city it connects at; the VLAN's peering-LAN prefixes; the IXP's route-server ASN when the
+  file marks its route servers.
 * made up, deterministically: the prefixes members announce (one IPv4 /24 and one IPv6 /48 each
   from the lab prefix space, in input order: real routes are never invented), node names
-  (slug of the member name, else `as<ASN>`), the daemons (`ixf_layout.choose_daemons`), the lab's
+  (slug of the member name, else `as<ASN>`; routers `<name>-1`, `<name>-2`, ...), the daemons
+  (`ixf_layout.choose_daemons`: route servers by size), the lab's
   two route servers (on free LAN addresses) and the trunks (a star from the busiest site).
 
 The steps, one function each: read the file (`ixf_schema`: typed, tolerant models), choose the
 IXP and VLAN, collect the members (`ixf_members`), select (all, a sample or a list), lay out the
 lab (`ixf_layout`: sites, names, daemons, route servers, prefixes), emit the YAML, validate it.
 
-Members that cannot be imported are reported with the reason and the JSON location, never
-dropped silently. Bad files raise `LabctlError` naming the file and the JSON location.
+Members, connections and addresses that cannot be imported are reported with the reason and the
+JSON location, never dropped silently. Bad files raise `LabctlError` naming the file and the JSON location.
 """
 
 from __future__ import annotations
@@ -37,15 +40,16 @@ from labctl.importers.ixf_layout import (DEFAULT_LAB_SPACE4, LAB_SPACE6, ROUTE_S
                                          DaemonChoice, LabPrefixes, SiteLayout, assign_lab_prefixes, check_room,
                                          choose_daemons, free_hosts, name_nodes, name_sites, place_members,
                                          route_server_asn, slug)
-from labctl.importers.ixf_members import (Candidate, IxpView, MemberCollector, MemberPool, Network, fail,
-                                          read_members)
-from labctl.importers.ixf_result import (ImportedMember, ImportNote, ImportResult, MemberCounts, NoteKind,
-                                         SkippedMember)
+from labctl.importers.ixf_members import (Candidate, IxpView, MemberCollector, MemberPool, Network, RouterCandidate,
+                                          fail, read_members)
+from labctl.importers.ixf_result import (ImportedMember, ImportedRouter, ImportNote, ImportResult, MemberCounts,
+                                         NoteKind, SkippedMember, SkippedPart)
 from labctl.importers.ixf_schema import MAX_PROBLEMS, Envelope, Ixp, json_type, read_as
 from labctl.model.schema import IxModel
 
 __all__ = ["DEFAULT_LAB_SPACE4", "WIDE_LAB_SPACE4", "LAB_SPACE6", "ImportNote", "ImportResult", "ImportedMember",
-           "NoteKind", "SkippedMember", "choose_daemons", "import_ixf", "parse_members_option"]
+           "ImportedRouter", "NoteKind", "SkippedMember", "SkippedPart", "choose_daemons", "import_ixf",
+           "parse_members_option"]
 
 MIN_VERSION, MAX_VERSION = (0, 6), (1, 0)
 SCHEMA_HINT = "the format is the IX-F Member Export, https://github.com/euro-ix/json-schemas"
@@ -160,6 +164,11 @@ class _Selection:
     label: str  # "all", "sample N", "members A,B"
     skipped: list[SkippedMember]  # the skipped members the selection concerns
 
+    @property
+    def skipped_parts(self) -> list[SkippedPart]:
+        """Connections and addresses of the selected members that are not in the lab."""
+        return [p for c in self.members for p in c.skipped]
+
 
 def _select(view: IxpView, pool: MemberPool, sample: int | None, members: list[int] | None,
             notes: list[ImportNote]) -> _Selection:
@@ -211,6 +220,7 @@ class _Lab:
     pool: MemberPool
     sites: SiteLayout
     daemons: DaemonChoice
+    routers: list[RouterCandidate]  # the selected members' routers, in output order
     rs_asn: int
     rs_addresses: dict[str, list]  # family -> the route servers' addresses
     prefixes: LabPrefixes
@@ -236,41 +246,66 @@ def _lay_out(view: IxpView, vlan: int | None, lans: dict[str, Network], pool: Me
     rs_addresses = _route_server_addresses(view, vlan, lans)
     check_room(view.source, lans, selection.members)
     prefixes = assign_lab_prefixes(view.source, pool.usable, lans, notes)
-    return _Lab(view, vlan, lans, selection, pool, sites, choose_daemons(len(selection.members)), rs_asn,
-                rs_addresses, prefixes)
+    routers = [r for c in selection.members for r in c.routers]
+    daemons = choose_daemons(len(routers))
+    for r, daemon in zip(routers, daemons.routers):
+        r.daemon = daemon
+    notes.append(ImportNote(NoteKind.ROUTE_SERVER_DAEMONS, "", daemons.reason))
+    return _Lab(view, vlan, lans, selection, pool, sites, daemons, routers, rs_asn, rs_addresses, prefixes)
 
 
-def _member_yaml(lab: _Lab, c: Candidate, daemon: str) -> dict[str, Any]:
+def _description(c: Candidate, where: str) -> str:
     desc = [c.name or "(no name in the IX-F file)"]
     if c.macros:
         desc.append("as-macro " + ", ".join(c.macros))
-    desc.append(f"IX-F member_list[{c.index}]")
-    entry: dict[str, Any] = {"name": c.node, "description": "; ".join(desc), "asn": c.asn,
-                             "site": lab.sites.member_site[c.index], "daemon": daemon}
-    if c.ipv4 is not None:
-        entry["ipv4"] = str(c.ipv4)
-    if c.ipv6 is not None:
-        entry["ipv6"] = str(c.ipv6)
+    desc.append(f"IX-F {where}")
+    return "; ".join(desc)
+
+
+def _addresses(r: RouterCandidate) -> dict[str, str]:
+    return {fam: str(addr) for fam in ("ipv4", "ipv6") if (addr := getattr(r, fam)) is not None}
+
+
+def _member_yaml(lab: _Lab, c: Candidate) -> dict[str, Any]:
+    """One router: today's one-router form. Several: the member with `routers` (and `same_site`
+    when two of them are at one site, which the file says: two ports there)."""
+    first = c.routers[0]
+    entry: dict[str, Any] = {"name": c.node, "description": _description(c, f"member_list[{c.index}]"), "asn": c.asn}
+    if len(c.routers) == 1:
+        entry.update({"site": first.site, "daemon": first.daemon, **_addresses(first)})
+    else:
+        entry["daemon"] = first.daemon
+        sites = [r.site for r in c.routers]
+        if len(set(sites)) < len(sites):
+            entry["same_site"] = True
     entry["prefixes"] = list(lab.prefixes.by_member[c.index])
     if c.max_prefix:
         entry["max_prefix"] = {"ipv4": c.max_prefix.get("ipv4", 100), "ipv6": c.max_prefix.get("ipv6", 100)}
+    if len(c.routers) > 1:
+        entry["routers"] = [{"name": r.node, "site": r.site, **({"daemon": r.daemon} if r.daemon != first.daemon else {}),
+                             **_addresses(r), "description": _description(c, r.location)} for r in c.routers]
     return entry
 
 
 def _imported(lab: _Lab) -> list[ImportedMember]:
-    return [ImportedMember(c.index, c.asn, c.name, c.node, lab.sites.member_site[c.index], daemon,
-                           c.ipv4 and str(c.ipv4), c.ipv6 and str(c.ipv6), lab.prefixes.by_member[c.index],
-                           tuple(c.notes))
-            for c, daemon in zip(lab.selection.members, lab.daemons.members)]
+    out = []
+    for c in lab.selection.members:
+        routers = tuple(ImportedRouter(r.node, r.site, r.daemon, r.ipv4 and str(r.ipv4), r.ipv6 and str(r.ipv6),
+                                       r.location) for r in c.routers)
+        first = routers[0]
+        out.append(ImportedMember(c.index, c.asn, c.name, c.node, first.site, first.daemon, first.ipv4, first.ipv6,
+                                  lab.prefixes.by_member[c.index], tuple(c.notes), routers))
+    return out
 
 
 def _summary_notes(lab: _Lab, notes: list[ImportNote]) -> None:
     """Notes that count over the selected members (by kind, never by searching their text)."""
     selected = lab.selection.members
-    multi = sum(1 for c in selected if any(n.kind is NoteKind.SEVERAL_CONNECTIONS for n in c.notes))
+    multi = [c for c in selected if len(c.routers) > 1]
     if multi:
         notes.append(ImportNote(NoteKind.SEVERAL_CONNECTIONS, "",
-                                f"{multi} member(s) have several connections at this IXP: the first usable one was taken"))
+                                f"{len(multi)} member(s) connect several routers ({sum(len(c.routers) for c in multi)} "
+                                "routers): one per usable connection, or per address pair of a connection"))
     no_flag = sum(1 for c in selected if not c.rs_flag_given)
     if no_flag:
         notes.append(ImportNote(NoteKind.RS_CLIENT_ASSUMED, "",
@@ -311,7 +346,7 @@ def _body(lab: _Lab) -> str:
     rs_sites = [lab.sites.by_size[0], lab.sites.by_size[min(1, len(lab.sites.by_size) - 1)]]
     route_servers = [{"name": n, "daemon": d, "site": rs_sites[k], "ipv4": str(lab.rs_addresses["ipv4"][k]),
                       "ipv6": str(lab.rs_addresses["ipv6"][k])} for k, (n, d) in enumerate(lab.daemons.route_servers)]
-    members = [_member_yaml(lab, c, d) for c, d in zip(lab.selection.members, lab.daemons.members)]
+    members = [_member_yaml(lab, c) for c in lab.selection.members]
     sites = [{"name": s, "description": lab.sites.descriptions.get(s, "")} for s in lab.sites.order]
     body = _dump({"ix": ix, "sites": sites, "trunks": lab.sites.trunks, "route_servers": route_servers,
                   "members": members})
@@ -324,14 +359,18 @@ def _header(lab: _Lab, version: str, timestamp: str | None) -> list[str]:
         f"Imported by `labctl import ixf` from {view.source}",
         f"  IX-F schema {version}, exported {timestamp or '(no timestamp)'}; "
         f"IXP {view.ixp.label} (ixp_id {view.ixp.ixp_id}), VLAN {view.vlan_label(lab.vlan)}",
-        f"  {len(sel.members)} member(s) imported ({sel.label}); {len(lab.pool.usable)} usable of {len(view.members)} "
-        f"at this IXP; {len(sel.skipped)} skipped",
+        f"  {len(sel.members)} member(s) imported ({sel.label}) with {len(lab.routers)} router(s); "
+        f"{len(lab.pool.usable)} usable of {len(view.members)} at this IXP; {len(sel.skipped)} skipped; "
+        f"{len(sel.skipped_parts)} connection(s)/address(es) of imported members skipped",
         "Members keep their real ASNs and peering-LAN addresses. The prefixes they announce are lab",
         "ranges allocated in input order, not their real routes. rs1/rs2 are the lab's route servers",
         "on free LAN addresses. Re-running the import on the same file gives the same lab.",
     ]
     if sel.skipped:
         header += ["Skipped:", *(f"  {s.render()}" for s in sel.skipped)]
+    if sel.skipped_parts:
+        header += ["Skipped connections and addresses of imported members:", *(f"  {s.render()}" for s in sel.skipped_parts)]
+    header.append(lab.daemons.reason[0].upper() + lab.daemons.reason[1:] + ".")
     return header
 
 
@@ -383,4 +422,5 @@ def import_ixf(data: dict | str | Path, *, ixp_id: int | None = None, vlan_id: i
                         ixp_id=ixp.ixp_id, ixp_name=ixp.label, vlan_id=vlan, selection=selection.label,
                         counts=MemberCounts(in_file=len(envelope.member_list), at_ixp=len(view.members),
                                             usable=len(pool.usable)),
-                        imported=_imported(lab), skipped=selection.skipped, notes=notes)
+                        imported=_imported(lab), skipped=selection.skipped, skipped_parts=selection.skipped_parts,
+                        notes=notes)

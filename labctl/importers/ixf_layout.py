@@ -44,21 +44,37 @@ def slug(text: str, limit: int) -> str:
 # --------------------------------------------------------------------------- daemons
 
 
+# Route servers: BIRD 2 and FRR (two implementations, as IXs run them) while FRR loads the
+# configuration quickly; above this many member routers (each a client of every route server)
+# BIRD 2 and BIRD 3. Config load of one route server in the project's scale runs: FRR 10.3 8.3 s,
+# 12.1 s and 24.3 s at 25, 50 and 100 clients; BIRD 2.17 about 0.5 s (docs/IMPORT.md).
+FRR_ROUTE_SERVER_MAX = 30
+
+
 @dataclass(frozen=True)
 class DaemonChoice:
     route_servers: tuple[tuple[str, str], ...]  # (name, daemon) of rs1, rs2
-    members: tuple[str, ...]  # daemon of each selected member, in output order
+    routers: tuple[str, ...]  # daemon of each selected member router, in output order
+    reason: str  # why these route-server daemons (printed in the summary)
 
 
-def choose_daemons(member_count: int) -> DaemonChoice:
+def choose_daemons(router_count: int) -> DaemonChoice:
     """The routing daemon of every node of an imported lab: the one place that decides.
 
-    Today: rs1 BIRD and rs2 FRR whatever the size, members alternate FRR, BIRD, FRR, ... so both
-    daemons are exercised. `member_count` is here so the choice can depend on the size (FRR 8.4
-    route servers load a large policy slowly; docs/POLICY.md).
+    Member routers alternate FRR, BIRD, FRR, ... in output order, so both daemons are exercised.
+    Route servers by size (`FRR_ROUTE_SERVER_MAX`): up to 30 member routers rs1 BIRD and rs2 FRR;
+    beyond that FRR takes 10 s and more to load a route-server configuration (24 s at 100
+    clients), so rs2 is BIRD 3: still a second implementation line, loading in about a second.
     """
-    return DaemonChoice(route_servers=(("rs1", "bird"), ("rs2", "frr")),
-                        members=tuple("frr" if k % 2 == 0 else "bird" for k in range(member_count)))
+    routers = tuple("frr" if k % 2 == 0 else "bird" for k in range(router_count))
+    if router_count <= FRR_ROUTE_SERVER_MAX:
+        return DaemonChoice((("rs1", "bird"), ("rs2", "frr")), routers,
+                            f"route servers rs1 BIRD 2 and rs2 FRR: {router_count} member router(s), at most "
+                            f"{FRR_ROUTE_SERVER_MAX} (two implementations, as IXs run them)")
+    return DaemonChoice((("rs1", "bird"), ("rs2", "bird3")), routers,
+                        f"route servers rs1 BIRD 2 and rs2 BIRD 3: {router_count} member routers, more than "
+                        f"{FRR_ROUTE_SERVER_MAX}; an FRR route server would load its configuration in 10 s or more "
+                        "(24 s at 100 clients, BIRD under 1 s; docs/IMPORT.md)")
 
 
 # --------------------------------------------------------------------------- sites
@@ -66,10 +82,9 @@ def choose_daemons(member_count: int) -> DaemonChoice:
 
 @dataclass
 class SiteLayout:
-    member_site: dict[int, str]  # member index -> site name
-    order: list[str]             # sites in order of first selected member
+    order: list[str]             # sites in order of first selected router
     descriptions: dict[str, str]
-    by_size: list[str]           # busiest first
+    by_size: list[str]           # most member routers first
     trunks: list[dict]           # a star from the busiest site
 
 
@@ -91,22 +106,22 @@ def _switch_text(sw_id: int, switches: dict) -> str:
 
 
 def name_sites(ixp: Ixp, usable: list[Candidate]) -> tuple[dict[tuple, str], dict[str, str]]:
-    """Site key per switch -> site name, and site name -> description. Sets each candidate's site_key."""
+    """Site key per switch -> site name, and site name -> description. Sets each router's site_key."""
     switches = {}
     for s in ixp.switch:
         if s.id is not None:
             switches.setdefault(s.id, s)
     keys: dict[tuple, list[int]] = {}
     labels: dict[tuple, str] = {}
-    for cand in usable:
-        if cand.switch_id is None:
+    for router in (r for c in usable for r in c.routers):
+        if router.switch_id is None:
             continue
-        key, label = _site_key(cand.switch_id, switches)
+        key, label = _site_key(router.switch_id, switches)
         labels.setdefault(key, label)
-        cand.site_key = key
+        router.site_key = key
         ids = keys.setdefault(key, [])
-        if cand.switch_id not in ids:
-            ids.append(cand.switch_id)
+        if router.switch_id not in ids:
+            ids.append(router.switch_id)
     names: dict[tuple, str] = {}
     descriptions: dict[str, str] = {}
     for n, (key, ids) in enumerate(keys.items(), start=1):
@@ -124,42 +139,56 @@ def name_sites(ixp: Ixp, usable: list[Candidate]) -> tuple[dict[tuple, str], dic
 
 def place_members(selected: list[Candidate], site_names: dict[tuple, str], descriptions: dict[str, str],
                   notes: list[ImportNote]) -> SiteLayout:
-    """Each selected member at its switch's site; members naming no switch at the busiest site."""
-    member_site = {c.index: site_names[c.site_key] for c in selected if c.site_key is not None}
-    counts = Counter(member_site.values())
-    order = list(dict.fromkeys(member_site[c.index] for c in selected if c.index in member_site))
-    homeless = [c for c in selected if c.index not in member_site]
+    """Each selected router at its switch's site; routers naming no switch at the busiest site."""
+    routers = [r for c in selected for r in c.routers]
+    for r in routers:
+        r.site = site_names[r.site_key] if r.site_key is not None else ""
+    counts = Counter(r.site for r in routers if r.site)
+    order = list(dict.fromkeys(r.site for r in routers if r.site))
+    homeless = [(c, r) for c in selected for r in c.routers if not r.site]
     if homeless and order:
         biggest = min(order, key=lambda s: (-counts[s], order.index(s)))
-        for c in homeless:
-            member_site[c.index] = biggest
-            c.notes.append(ImportNote(NoteKind.NO_SWITCH, f"member_list[{c.index}].connection_list[{c.conn_index}]",
-                                      f"no switch in the file: placed at site {biggest}"))
+        for c, r in homeless:
+            r.site = biggest
+            c.notes.append(ImportNote(NoteKind.NO_SWITCH, r.location, f"no switch in the file: placed at site {biggest}"))
         counts[biggest] += len(homeless)
         notes.append(ImportNote(NoteKind.NO_SWITCH, "",
-                                f"{len(homeless)} member(s) name no switch: placed at the busiest site, {biggest}"))
+                                f"{len(homeless)} member router(s) name no switch: placed at the busiest site, {biggest}"))
     elif homeless:
-        member_site.update({c.index: "main" for c in homeless})
+        for _, r in homeless:
+            r.site = "main"
         counts["main"] = len(homeless)
         order = ["main"]
         descriptions = {**descriptions, "main": "single site: the IX-F file names no switches"}
     by_size = sorted(order, key=lambda s: (-counts[s], order.index(s)))
     trunks = [{"between": [by_size[0], s]} for s in order if s != by_size[0]]
-    return SiteLayout(member_site, order, descriptions, by_size, trunks)
+    return SiteLayout(order, descriptions, by_size, trunks)
 
 
 def name_nodes(usable: list[Candidate], reserved: set[str]) -> None:
-    """Node names: the member name's slug, else as<ASN>; unique, and never a reserved name."""
+    """Node names, unique and never a reserved name. A member is the slug of its name, else as<ASN>;
+    a member with several routers keeps that name and its routers are `<name>-1`, `<name>-2`, ...
+    in file order (the member name is shortened so that they fit 24 characters)."""
     taken = set(reserved)
     for cand in usable:
-        name = slug(cand.name, 24)
-        if not name or name in taken or not NAME_RE.match(name):
+        n = len(cand.routers)
+        suffixes = [f"-{k}" for k in range(1, n + 1)] if n > 1 else []
+        room = 24 - (len(suffixes[-1]) if suffixes else 0)
+
+        def free(name: str) -> bool:
+            return name not in taken and not any(name + s in taken for s in suffixes)
+
+        name = slug(cand.name, room)
+        if not name or not NAME_RE.match(name) or not free(name):
             name = f"as{cand.asn}"
         base, k = name, 2
-        while name in taken:
+        while not free(name):
             name, k = f"{base}-{k}", k + 1
         cand.node = name
         taken.add(name)
+        for router, suffix in zip(cand.routers, suffixes or [""]):
+            router.node = name + suffix
+            taken.add(router.node)
 
 
 # --------------------------------------------------------------------------- route servers
@@ -191,12 +220,13 @@ def free_hosts(lan: Network, used: set[Address], count: int) -> list[Address]:
 
 
 def check_room(source: str, lans: dict[str, Network], selected: list[Candidate]) -> None:
-    """The LAN must hold the route servers and a lab address for members lacking a family."""
+    """The LAN must hold the route servers and a lab address for routers lacking a family."""
+    routers = [r for c in selected for r in c.routers]
     for fam, lan in lans.items():
-        missing = sum(1 for c in selected if getattr(c, fam) is None)
-        explicit = len(selected) - missing + len(ROUTE_SERVER_NAMES)
+        missing = sum(1 for r in routers if getattr(r, fam) is None)
+        explicit = len(routers) - missing + len(ROUTE_SERVER_NAMES)
         if missing and host_count(lan) - explicit < missing:
-            raise LabctlError(f"{source}: {missing} member(s) have no IPv{fam[-1]} address and the LAN {lan} "
+            raise LabctlError(f"{source}: {missing} member router(s) have no IPv{fam[-1]} address and the LAN {lan} "
                               "has no room to assign them one", "import fewer members (--sample) or another VLAN")
 
 

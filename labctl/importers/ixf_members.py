@@ -1,10 +1,9 @@
 """The chosen IXP of an IX-F export: its members, its peering VLAN and LAN, and who can be in the lab.
 
-Every member of the IXP ends up either as a `Candidate` (usable, with the addresses the lab will
-give it) or as a `SkippedMember` with the JSON location and the reason. Today a member brings one
-connection (the first usable one); `usable_connections` already judges each connection on its
-own, so keeping all of them (issue 11) changes only `MemberCollector._member`, which stops at the
-first usable one.
+Every member of the IXP ends up either as a `Candidate` (usable, with a router per usable
+connection, or per address pair of a connection with several) or as a `SkippedMember` with the
+JSON location and the reason. A usable member's connections and addresses that the lab cannot use
+are `SkippedPart`s, each with its location and reason: nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any, Iterator
 
 from labctl.errors import LabctlError
-from labctl.importers.ixf_result import ImportNote, NoteKind, SkippedMember
+from labctl.importers.ixf_result import ImportNote, NoteKind, SkippedMember, SkippedPart
 from labctl.importers.ixf_schema import (AddressInfo, Connection, Ixp, Loc, MemberHead, Problem, Vlan, VlanEntry,
                                          one_line, read_as, to_int)
 from labctl.model.checks import format_path
@@ -180,13 +179,15 @@ class IxpView:
         return out
 
     def members_lacking(self, vlan: int | None, fam: str) -> int:
-        """Members with an address on the VLAN, but none of this family (the lab assigns them one)."""
-        has: dict[int, set[str]] = {}
-        for member, e in self.entries_on(vlan):
-            for f in FAMILIES:
-                if e.family(f) and e.family(f).address:
-                    has.setdefault(member.index, set()).add(f)
-        return sum(1 for fams in has.values() if fam not in fams)
+        """Routers with an address on the VLAN but none of this family (the lab assigns them one):
+        per connection, as many as it has addresses of the other family beyond this one's."""
+        lacking = 0
+        for member in self.members:
+            for conn in member.readable():
+                count = {f: sum(1 for e in conn.vlan_list if self.entry_vlan(e.vlan_id) == vlan
+                                and e.family(f) and e.family(f).address) for f in FAMILIES}
+                lacking += max(0, max(count.values()) - count[fam])
+        return lacking
 
     def choose_vlan(self, vlan_id: int | None, notes: list[ImportNote]) -> int | None:
         """The VLAN asked for, else the one most members have an address on."""
@@ -286,33 +287,41 @@ class IxpView:
 # --------------------------------------------------------------------------- who can be in the lab
 
 
-@dataclass
-class Picked:
-    """The address a connection gives the lab for one family."""
+NOT_RS_CLIENT = ("not a route-server client (routeserver: false) and IX-F lists no bilateral sessions, "
+                 "so the lab would give it no BGP session")
 
-    address: Address
-    info: AddressInfo
-    loc: Loc
-    of: int  # how many addresses of the family the connection has on the VLAN
+
+@dataclass
+class RouterCandidate:
+    """One router of a member: a connection, or one (IPv4, IPv6) address pair of a connection that has
+    several addresses per family on the VLAN. A family it lacks gets a lab-made address (noted)."""
+
+    conn_index: int
+    location: str  # JSON path: the connection, or the VLAN entry of its first address when the connection has several routers
+    ipv4: Address | None
+    ipv6: Address | None
+    infos: dict[str, tuple[Loc, AddressInfo]]  # per family with an address: where it is written, its IX-F entry
+    switch_id: int | None
+    node: str = ""
+    site_key: tuple | None = None
+    site: str = ""
+    daemon: str = ""
 
 
 @dataclass
 class Candidate:
-    """A member of the chosen IXP that has a usable connection on the chosen VLAN."""
+    """A member of the chosen IXP with at least one usable router on the chosen VLAN."""
 
     index: int
     asn: int
     name: str
-    conn_index: int
-    ipv4: Address | None
-    ipv6: Address | None
+    routers: list[RouterCandidate]
     rs_flag_given: bool
     max_prefix: dict[str, int]
     macros: list[str]
-    switch_id: int | None
     notes: list[ImportNote]
-    node: str = ""
-    site_key: tuple | None = None
+    skipped: list[SkippedPart]  # its connections and addresses that are not in the lab, and why
+    node: str = ""  # the member's name in ix.yml: its node when it has one router
 
 
 @dataclass
@@ -344,8 +353,39 @@ def _joined(problems: list[tuple[Loc, str]], member_loc: Loc) -> tuple[Loc, str]
     return member_loc, "; ".join(f"{format_path(loc)}: {why}" for loc, why in problems)
 
 
+Pair = dict[str, tuple[Loc, AddressInfo]]  # family -> (location of the address, its IX-F entry)
+
+
+def address_pairs(entries: list[tuple[int, VlanEntry]], cloc: Loc) -> list[Pair]:
+    """A connection's addresses on the VLAN as router address pairs, in file order: a VLAN entry with
+    both families is one pair; single-family entries (the 0.6 style: one entry per family) pair the
+    k-th IPv4 with the k-th IPv6 address; what is left over is a single-family pair."""
+    pairs: list[Pair] = []
+    singles: dict[str, list[tuple[Loc, AddressInfo]]] = {f: [] for f in FAMILIES}
+    for k, e in entries:
+        found = {fam: ((*cloc, "vlan_list", k, fam, "address"), info) for fam in FAMILIES
+                 if (info := e.family(fam)) and info.address}
+        if len(found) == len(FAMILIES):
+            pairs.append(found)
+            continue
+        for fam, item in found.items():
+            singles[fam].append(item)
+    for n in range(max(len(s) for s in singles.values())):
+        pairs.append({fam: s[n] for fam, s in singles.items() if n < len(s)})
+    return sorted(pairs, key=lambda p: min(loc[5] for loc, _ in p.values()))
+
+
+def _pair_loc(pair: Pair) -> Loc:
+    """The VLAN entry of a pair's first address (in file order)."""
+    return min((loc for loc, _ in pair.values()), key=lambda loc: loc[5])[:6]
+
+
 class MemberCollector:
-    """Goes through the IXP's members in file order; addresses and ASNs are first come, first served."""
+    """Goes through the IXP's members in file order; addresses and ASNs are first come, first served.
+
+    Every usable connection of a member, and every address pair of a connection with several, is a
+    router of that member; what cannot be used is a `SkippedPart` (or, when nothing of the member
+    is usable, the member is a `SkippedMember`)."""
 
     def __init__(self, view: IxpView, vlan: int | None, lans: dict[str, Network]):
         self.view, self.vlan, self.lans = view, vlan, lans
@@ -371,17 +411,20 @@ class MemberCollector:
         refusal = self._refusal(member)
         if refusal:
             return refusal
-        reasons: list[tuple[Loc, str]] = []
-        for j, outcome in self.usable_connections(member):
-            if isinstance(outcome, list):
-                reasons += outcome
-                continue
-            found = _candidate(member, j, outcome, len(member.connections))
-            if isinstance(found, Candidate):
-                self.seen_asn[found.asn] = member.index
-                self.taken.update({p.address: member.index for p in outcome.values() if p})
-            return found
-        return _joined(reasons, ("member_list", member.index))
+        routers: list[RouterCandidate] = []
+        parts: list[tuple[str, Loc, str]] = []
+        own: dict[Address, Loc] = {}  # this member's addresses so far (a repeat is a skip too)
+        for j, conn in member.connections:
+            got, lost = self._connection(member.index, j, conn, own)
+            routers += got
+            parts += lost
+        if not routers:
+            return _joined([(loc, why) for _, loc, why in parts], ("member_list", member.index))
+        self.seen_asn[member.asn] = member.index
+        self.taken.update({addr: member.index for addr in own})
+        skipped = [SkippedPart(member.index, member.asn, member.name, what, format_path(loc), why)
+                   for what, loc, why in parts]
+        return _candidate(member, routers, skipped)
 
     def _refusal(self, member: MemberEntry) -> tuple[Loc, str] | None:
         """Why the member as a whole cannot be in the lab (before looking at its addresses)."""
@@ -397,48 +440,43 @@ class MemberCollector:
         if self.rs_asn is not None and asn == self.rs_asn:
             return loc, f"AS{asn} is the IXP's route-server ASN"
         if asn in self.seen_asn:
-            return loc, f"AS{asn} is already imported from member_list[{self.seen_asn[asn]}]; the lab has one node per ASN"
+            return loc, (f"AS{asn} is already imported from member_list[{self.seen_asn[asn]}]; the lab has one "
+                         "member per ASN (its connections there become that member's routers)")
         return None
 
-    def usable_connections(self, member: MemberEntry
-                           ) -> Iterator[tuple[int, dict[str, Picked | None] | list[tuple[Loc, str]]]]:
-        """Per connection at the IXP, in order: its addresses for the lab, or why it gives none."""
-        for j, conn in member.connections:
-            cloc: Loc = ("member_list", member.index, "connection_list", j)
-            if isinstance(conn, list):
-                yield j, [(p.loc, p.message) for p in conn]
-            elif (conn.state or "").strip().lower() in BAD_STATES:
-                yield j, [((*cloc, "state"), f"connection state is '{conn.state}'")]
-            else:
-                picked = self._pick_addresses(conn, cloc)
-                yield j, picked if isinstance(picked, dict) else [picked]
-
-    def _pick_addresses(self, conn: Connection, cloc: Loc) -> dict[str, Picked | None] | tuple[Loc, str]:
-        """The first good address per family on the VLAN, or the reason the connection is unusable."""
-        found: dict[str, list[tuple[Loc, AddressInfo]]] = {f: [] for f in FAMILIES}
-        for k, e in enumerate(conn.vlan_list):
-            if self.view.entry_vlan(e.vlan_id) != self.vlan:
-                continue
-            for fam in FAMILIES:
-                info = e.family(fam)
-                if info and info.address:
-                    found[fam].append(((*cloc, "vlan_list", k, fam, "address"), info))
-        if not found["ipv4"] and not found["ipv6"]:
-            return cloc, f"no address on VLAN {self.view.vlan_label(self.vlan)}"
-        picked: dict[str, Picked | None] = {f: None for f in FAMILIES}
-        for fam, entries in found.items():
-            problems = []
-            for loc, info in entries:
-                addr, problem = self._check_address(info.address, self.lans[fam])
+    def _connection(self, i: int, j: int, conn: Connection | list[Problem], own: dict[Address, Loc]
+                    ) -> tuple[list[RouterCandidate], list[tuple[str, Loc, str]]]:
+        """The routers one connection gives, and what of it cannot be used: (what, location, why)."""
+        cloc: Loc = ("member_list", i, "connection_list", j)
+        if isinstance(conn, list):
+            return [], [("connection", *_joined([(p.loc, p.message) for p in conn], cloc))]
+        if (conn.state or "").strip().lower() in BAD_STATES:
+            return [], [("connection", (*cloc, "state"), f"connection state is '{conn.state}'")]
+        entries = [(k, e) for k, e in enumerate(conn.vlan_list) if self.view.entry_vlan(e.vlan_id) == self.vlan]
+        pairs = address_pairs(entries, cloc)
+        if not pairs:
+            return [], [("connection", cloc, f"no address on VLAN {self.view.vlan_label(self.vlan)}")]
+        switch_id = next((x.switch_id for x in conn.if_list if x.switch_id is not None), None)
+        routers, lost = [], []
+        for pair in pairs:
+            where = cloc if len(pairs) == 1 else _pair_loc(pair)
+            good: dict[str, tuple[Address, Loc, AddressInfo]] = {}
+            for fam, (loc, info) in pair.items():
+                addr, problem = self._check_address(info.address, self.lans[fam], own)
                 if problem is None:
-                    picked[fam] = Picked(addr, info, loc, len(entries))
-                    break
-                problems.append((loc, problem))
-            if entries and picked[fam] is None:
-                return problems[0]
-        return picked
+                    good[fam] = (addr, loc, info)
+                else:
+                    lost.append(("address", loc, problem))
+            flags = [info.routeserver for _, _, info in good.values() if info.routeserver is not None]
+            if good and flags and not any(flags):
+                lost.append(("connection" if len(pairs) == 1 else "address", where, NOT_RS_CLIENT))
+            elif good:
+                own.update({addr: loc for addr, loc, _ in good.values()})
+                routers.append(RouterCandidate(j, format_path(where), *(good[f][0] if f in good else None for f in FAMILIES),
+                                               {f: (loc, info) for f, (_, loc, info) in good.items()}, switch_id))
+        return routers, lost
 
-    def _check_address(self, text: str, lan: Network) -> tuple[Address | None, str | None]:
+    def _check_address(self, text: str, lan: Network, own: dict[Address, Loc]) -> tuple[Address | None, str | None]:
         addr = _parse_address(text)
         if addr is None:
             return None, f"'{text}' is not a valid IP address"
@@ -450,48 +488,55 @@ class MemberCollector:
             return addr, f"{addr} is the peering LAN's {'network' if addr == lan.network_address else 'broadcast'} address"
         if addr in self.taken:
             return addr, f"{addr} collides with member_list[{self.taken[addr]}] (imported first)"
+        if addr in own:
+            return addr, f"{addr} is listed twice for this member (first at {format_path(own[addr])})"
         return addr, None
 
 
-def _candidate(member: MemberEntry, j: int, picked: dict[str, Picked | None], n_conns: int
-               ) -> Candidate | tuple[Loc, str]:
-    """The member as the lab will have it, from connection j; or why it would have no BGP session."""
-    i, cloc = member.index, ("member_list", member.index, "connection_list", j)
-    conn = dict(member.connections)[j]
-    infos = [p.info for p in picked.values() if p]
-    flags = [x.routeserver for x in infos if x.routeserver is not None]
-    if flags and not any(flags):
-        return cloc, ("not a route-server client (routeserver: false) and IX-F lists no bilateral sessions, "
-                      "so the lab would give it no BGP session")
-    notes = _member_notes(member, j, picked, n_conns)
-    if flags and not all(flags):
-        notes.append(ImportNote(NoteKind.RS_ONE_FAMILY, format_path(cloc),
-                                "route-server client on one address family only in the file: the lab peers both"))
-    max_prefix = {}
-    for fam, p in picked.items():
-        value = p.info.max_prefix if p else None
+def _candidate(member: MemberEntry, routers: list[RouterCandidate], skipped: list[SkippedPart]) -> Candidate:
+    """The member as the lab will have it: its routers, and what the member as a whole takes from them."""
+    infos = [(fam, loc, info) for r in routers for fam, (loc, info) in r.infos.items()]
+    flags = [info.routeserver for _, _, info in infos if info.routeserver is not None]
+    notes = _several_notes(member.index, routers)
+    for r in routers:
+        notes += _router_notes(r)
+    max_prefix: dict[str, int] = {}
+    for fam, loc, info in infos:
+        value = info.max_prefix
         if value is not None and value < 1:
-            notes.append(ImportNote(NoteKind.MAX_PREFIX_IGNORED, format_path((*p.loc[:-1], "max_prefix")),
+            notes.append(ImportNote(NoteKind.MAX_PREFIX_IGNORED, format_path((*loc[:-1], "max_prefix")),
                                     f"max_prefix {value} for IPv{fam[-1]} ignored (must be at least 1)"))
         elif value is not None:
-            max_prefix[fam] = value
-    macros = list(dict.fromkeys(m for x in infos if (m := (x.as_macro or "").strip())))
-    switch_id = next((x.switch_id for x in conn.if_list if x.switch_id is not None), None)
-    return Candidate(i, member.asn, member.name, j, picked["ipv4"] and picked["ipv4"].address,
-                     picked["ipv6"] and picked["ipv6"].address, bool(flags), max_prefix, macros, switch_id, notes)
+            max_prefix[fam] = max(value, max_prefix.get(fam, 0))  # the routers differ: the largest
+    macros = list(dict.fromkeys(m for _, _, x in infos if (m := (x.as_macro or "").strip())))
+    return Candidate(member.index, member.asn, member.name, routers, bool(flags), max_prefix, macros, notes, skipped)
 
 
-def _member_notes(member: MemberEntry, j: int, picked: dict[str, Picked | None], n_conns: int) -> list[ImportNote]:
-    cloc = ("member_list", member.index, "connection_list", j)
+def _several_notes(i: int, routers: list[RouterCandidate]) -> list[ImportNote]:
+    if len(routers) < 2:
+        return []
+    conns = list(dict.fromkeys(r.conn_index for r in routers))
     notes = []
-    if n_conns > 1:
-        notes.append(ImportNote(NoteKind.SEVERAL_CONNECTIONS, format_path(cloc[:-1]),
-                                f"{n_conns} connections at this IXP: used connection_list[{j}] (the first usable)"))
-    for fam, p in picked.items():
-        if p is None:
-            notes.append(ImportNote(NoteKind.ADDRESS_ASSIGNED, format_path((*cloc, "vlan_list")),
-                                    f"no IPv{fam[-1]} address in the file: the lab assigns one"))
-        elif p.of > 1:
-            notes.append(ImportNote(NoteKind.SEVERAL_ADDRESSES, format_path(p.loc),
-                                    f"{p.of} IPv{fam[-1]} addresses on the VLAN: used {p.address}"))
+    if len(conns) > 1:
+        notes.append(ImportNote(NoteKind.SEVERAL_CONNECTIONS, f"member_list[{i}].connection_list",
+                                f"{len(conns)} usable connections at this IXP: one router each"))
+    for j in conns:
+        here = [r for r in routers if r.conn_index == j]
+        if len(here) > 1:
+            notes.append(ImportNote(NoteKind.SEVERAL_ADDRESSES, f"member_list[{i}].connection_list[{j}]",
+                                    f"{len(here)} address pairs on the VLAN: one router each "
+                                    "(IPv4 and IPv6 paired per VLAN entry, else in file order)"))
+    return notes
+
+
+def _router_notes(r: RouterCandidate) -> list[ImportNote]:
+    notes = []
+    for fam in FAMILIES:
+        if getattr(r, fam) is None:
+            notes.append(ImportNote(NoteKind.ADDRESS_ASSIGNED, r.location,
+                                    f"no IPv{fam[-1]} address in the file for {r.location}: the lab assigns one"))
+    flags = [info.routeserver for _, info in r.infos.values() if info.routeserver is not None]
+    if flags and not all(flags):
+        notes.append(ImportNote(NoteKind.RS_ONE_FAMILY, r.location,
+                                "route-server client on one address family only in the file: the lab peers both"))
     return notes

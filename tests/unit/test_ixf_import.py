@@ -92,12 +92,14 @@ def test_v10_details():
     # lab prefixes: one /24 and one /48 each, in input order, never the peering LAN
     assert [[str(p) for p in x.prefixes] for x in m.members][:2] == [["198.18.0.0/24", "2001:db8::/48"],
                                                                     ["198.18.1.0/24", "2001:db8:1::/48"]]
+    # Momo's inactive first connection is not a router: a skipped connection, with its location and why
     momo = next(x for x in r.imported if x.asn == 64498)
-    several = [n for n in momo.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS]
-    assert [n.location for n in several] == ["member_list[3].connection_list"]
-    assert "used connection_list[1]" in several[0].message
-    assert [n.message for n in r.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS] == [
-        "1 member(s) have several connections at this IXP: the first usable one was taken"]
+    assert [r.node for r in momo.routers] == ["momo-telecom"]
+    assert not [n for n in momo.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS]
+    assert [(p.asn, p.what, p.location, p.reason) for p in r.skipped_parts] == [
+        (64498, "connection", "member_list[3].connection_list[0].state", "connection state is 'inactive'")]
+    assert "# Skipped connections and addresses of imported members:" in r.text
+    assert "AS64498 Momo Telecom: connection at member_list[3].connection_list[0].state" in r.text
     reasons = {s.asn: (s.location, s.reason) for s in r.skipped}
     assert set(reasons) == {65550, 64500, 64501, 65551}
     assert "route server" in reasons[65550][1] and "route collector" in reasons[65551][1]
@@ -127,10 +129,16 @@ def test_v06_derives_lan_and_route_server_asn():
     assert {(x.name, x.site) for x in m.route_servers} == {("rs1", "main"), ("rs2", "main")}
     names = [x.name for x in m.members]
     assert names == ["alpha-networks", "as64497", "as64498", "delta-hosting"]  # '????' -> as<ASN>
+    # two addresses per family on one connection: two routers, IPv4 and IPv6 paired in file order
     as64497 = next(x for x in r.imported if x.asn == 64497)
-    assert str(as64497.ipv4) == "198.51.100.11"  # the first of two addresses
-    assert [n.message for n in as64497.notes if n.kind is NoteKind.SEVERAL_ADDRESSES] == [
-        "2 IPv4 addresses on the VLAN: used 198.51.100.11", "2 IPv6 addresses on the VLAN: used 2001:db8:5::b"]
+    assert [(x.node, x.ipv4, x.ipv6, x.location) for x in as64497.routers] == [
+        ("as64497-1", "198.51.100.11", "2001:db8:5::b", "member_list[1].connection_list[0].vlan_list[0]"),
+        ("as64497-2", "198.51.100.31", "2001:db8:5::1f", "member_list[1].connection_list[0].vlan_list[2]")]
+    member = m.members[1]
+    assert member.same_site and [(x.name, x.site) for x in member.routers] == [("as64497-1", "main"), ("as64497-2", "main")]
+    assert [(n.location, n.message) for n in as64497.notes if n.kind is NoteKind.SEVERAL_ADDRESSES] == [
+        ("member_list[1].connection_list[0]", "2 address pairs on the VLAN: one router each "
+         "(IPv4 and IPv6 paired per VLAN entry, else in file order)")]
     assert [n.location for n in r.notes if n.kind is NoteKind.LAN_DERIVED] == ["ixp_list[0].vlan"] * 2
     # route servers avoid every address in the file, including the IXP's own route servers
     assert [str(x.ipv4) for x in m.route_servers] == ["198.51.100.2", "198.51.100.3"]
@@ -471,12 +479,19 @@ def test_shared_export_sampling_is_nested():
 
 
 def test_shared_official_example_reports_addresses_outside_the_lan():
-    # The official example's member addresses lie outside its VLAN's declared prefix.
-    with pytest.raises(LabctlError) as exc:
-        import_ixf(REAL / "official_more_complex_example.json")
-    msg = exc.value.message
-    assert "member_list[0].connection_list[0].vlan_list[0].ipv4.address" in msg
-    assert "outside the peering LAN 80.249.208.0/21" in msg
+    # The official example's member IPv4 addresses lie outside its VLAN's declared prefix. Each is a
+    # skipped address with its location (it used to refuse the member, and so the whole file); the
+    # member keeps its two connections (two switches in Amsterdam) as two routers on their IPv6 addresses.
+    r = import_ixf(REAL / "official_more_complex_example.json")
+    assert_valid(r)
+    assert [(p.what, p.location) for p in r.skipped_parts] == [
+        ("address", "member_list[0].connection_list[0].vlan_list[0].ipv4.address"),
+        ("address", "member_list[0].connection_list[1].vlan_list[0].ipv4.address")]
+    assert all("outside the peering LAN 80.249.208.0/21" in p.reason for p in r.skipped_parts)
+    [netflix] = r.imported
+    assert [(x.node, x.site, x.ipv4, x.ipv6) for x in netflix.routers] == [
+        ("netflix-1", "amsterdam", None, "2001:7f8:1::a500:2906:2"), ("netflix-2", "amsterdam", None, "2001:7f8:1::a500:2906:1")]
+    assert r.model.members[0].same_site
 
 
 @pytest.mark.parametrize("name, schema", [

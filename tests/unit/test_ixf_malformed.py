@@ -164,13 +164,15 @@ def test_several_problems_in_one_member_are_all_named():
 
 
 def test_broken_second_connection_does_not_hide_a_good_first_one():
+    # (before issue 11 this was a note "used connection_list[0]"; now the broken connection is a
+    # skipped connection of an imported member, with its location)
     data = v10()
     _kibi(data)["connection_list"].append("oops")
     r = imported(data)
     kibi = next(m for m in r.imported if m.asn == 64496)
-    assert kibi.ipv4 == "203.0.113.10"
-    assert [n.message for n in kibi.notes if n.kind is NoteKind.SEVERAL_CONNECTIONS] == [
-        "2 connections at this IXP: used connection_list[0] (the first usable)"]
+    assert kibi.ipv4 == "203.0.113.10" and len(kibi.routers) == 1
+    assert [(p.what, p.location, p.reason) for p in r.skipped_parts if p.index == KIBI] == [
+        ("connection", "member_list[1].connection_list[1]", 'expected an object, got a string ("oops")')]
 
 
 def test_broken_first_connection_is_passed_over():
@@ -180,7 +182,9 @@ def test_broken_first_connection_is_passed_over():
     r = imported(data)
     kibi = next(m for m in r.imported if m.asn == 64496)
     assert kibi.ipv4 == "203.0.113.10"
-    assert any("used connection_list[1]" in n.message for n in kibi.notes)
+    assert [(x.node, x.location) for x in kibi.routers] == [("kibi-net-k-k", "member_list[1].connection_list[1]")]
+    assert [(p.what, p.location) for p in r.skipped_parts if p.index == KIBI] == [
+        ("connection", "member_list[1].connection_list[0].vlan_list")]
 
 
 def test_broken_connection_at_another_ixp_is_not_this_ixps_business():
@@ -226,11 +230,20 @@ def test_duplicate_asn_written_differently_is_still_a_duplicate():
 
 
 def test_duplicate_address_across_members_is_a_located_skip():
+    # The rule applies per address (issue 11): the colliding IPv4 address is skipped, with its
+    # location; the member keeps its router on its IPv6 address (the lab assigns an IPv4 one).
     data = v10()
     data["member_list"][9]["connection_list"][0]["vlan_list"][0]["ipv4"]["address"] = "203.0.113.10"
-    s = next(s for s in imported(data).skipped if s.index == 9)
-    assert s.location == "member_list[9].connection_list[0].vlan_list[0].ipv4.address"
+    r = imported(data)
+    [s] = [p for p in r.skipped_parts if p.index == 9]
+    assert (s.what, s.location) == ("address", "member_list[9].connection_list[0].vlan_list[0].ipv4.address")
     assert "collides with member_list[1]" in s.reason
+    member = next(m for m in r.imported if m.index == 9)
+    assert (member.ipv4, member.ipv6) == (None, "2001:db8:ffff::15")
+    # with both addresses colliding, nothing of the member is usable: the member is skipped
+    data["member_list"][9]["connection_list"][0]["vlan_list"][0]["ipv6"]["address"] = "2001:db8:ffff::10"
+    s = next(s for s in imported(data).skipped if s.index == 9)
+    assert s.location == "member_list[9]" and s.reason.count("collides with member_list[1]") == 2
 
 
 # --------------------------------------------------------------------------- files that are not IX-F exports
@@ -325,7 +338,20 @@ def test_json_notes_are_a_superset_of_the_text_notes(tmp_path):
 def test_daemon_choice_is_made_in_one_place():
     choice = choose_daemons(5)
     assert choice.route_servers == (("rs1", "bird"), ("rs2", "frr"))
-    assert choice.members == ("frr", "bird", "frr", "bird", "frr")
+    assert choice.routers == ("frr", "bird", "frr", "bird", "frr")
     r = imported(v10())
-    assert [m.daemon for m in r.model.members] == list(choose_daemons(len(r.imported)).members)
+    assert [m.daemon for m in r.model.members] == list(choose_daemons(len(r.imported)).routers)
     assert [(x.name, x.daemon) for x in r.model.route_servers] == list(choose_daemons(6).route_servers)
+
+
+def test_route_server_daemons_follow_the_size_and_the_summary_says_why():
+    # up to 30 member routers BIRD 2 + FRR; beyond, FRR loads its config too slowly: BIRD 2 + BIRD 3
+    assert choose_daemons(30).route_servers == (("rs1", "bird"), ("rs2", "frr"))
+    assert choose_daemons(31).route_servers == (("rs1", "bird"), ("rs2", "bird3"))
+    small, big = imported(v10()), import_ixf(REAL / "gr-ix.json")
+    assert [x.daemon for x in big.model.route_servers] == ["bird", "bird3"]
+    [why] = [n.message for n in big.notes if n.kind is NoteKind.ROUTE_SERVER_DAEMONS]
+    assert why.startswith("route servers rs1 BIRD 2 and rs2 BIRD 3: 39 member routers, more than 30")
+    [why] = [n.message for n in small.notes if n.kind is NoteKind.ROUTE_SERVER_DAEMONS]
+    assert why.startswith("route servers rs1 BIRD 2 and rs2 FRR: 6 member router(s), at most 30")
+    assert "Route servers rs1 BIRD 2 and rs2 BIRD 3" in big.text  # the ix.yml header says so too
