@@ -208,8 +208,10 @@ def upgrade_step(plan: Plan, sc: Scenario, target: str) -> UpgradeStep:
     """From the scenario's `upgrade:` key (or labctl's default path for the node) to a step that
     the node's stack table allows; ValueError naming the key and the fix otherwise."""
     node = plan.nodes[target]
-    if node.role == "switch":
-        raise ValueError(f"target '{target}' is a site switch: fault 'upgrade' needs a route server or member")
+    if node.role != "route_server":
+        servers = ", ".join(r.name for r in plan.model.route_servers)
+        raise ValueError(f"target '{target}' is a {node.role.replace('_', ' ')}: fault 'upgrade' replaces a route "
+                         f"server; fix: target one of {servers} (or auto: the first)")
     stack = stacks.NODE_IMAGES[node.image].stack
     up = sc.upgrade
     if up is None or (up.daemon is None and up.stack is None):
@@ -235,9 +237,8 @@ def upgraded_plan(plan: Plan, step: UpgradeStep) -> Plan:
     """The plan with the node on its new daemon and stack, checked like an IX file (an IX feature the
     new daemon cannot do is an error naming it, not a failed push)."""
     change = {"daemon": step.new_daemon, "stack": stacks.NODE_IMAGES[step.new_image].stack}
-    model = plan.model.model_copy(update={
-        key: [x.model_copy(update=change) if x.name == step.node else x for x in getattr(plan.model, key)]
-        for key in ("route_servers", "members")})
+    model = plan.model.model_copy(update={"route_servers": [
+        x.model_copy(update=change) if x.name == step.node else x for x in plan.model.route_servers]})
     problems = check_model(model)
     if problems:
         text = "; ".join(f"{format_path(path)}: {msg}" + (f" ({hint})" if hint else "") for path, msg, hint, _ in problems)

@@ -55,6 +55,11 @@ def test_rs_upgrade_on_the_regional_ix(lab_host, examples, tmp_path):
         failed = [c for c in sc["checks"] if c["status"] != "pass"]
         assert run.exit_code == 0 and sc["passed"] and not failed, (failed, sc["error"], run.stdout[-3000:])
 
+        print(f"rs-upgrade: t_detect {sc['t_detect'] * 1000:.0f} ms, t_cp {sc['t_cp'] * 1000:.0f} ms, "
+              f"outage {max(p['outage_ms'] for p in sc['probes']):.0f} ms, replacement {sc['upgrade']['replace_seconds']}, "
+              f"recovery cp {sc['recovery_cp']} s, back {sc['upgrade']['replace_back_seconds']} "
+              f"converged {sc['upgrade']['back_converged_seconds']} s, scenario {sc['seconds']:.1f} s; "
+              + "; ".join(f"{c['name']}: {c['observed']}" for c in sc["checks"]))
         # what changed, as labctl reports it and as the node says it itself
         up_ = sc["upgrade"]
         assert (up_["node"], up_["from"], up_["to"]) == ("rs1", "BIRD 2.17", "BIRD 3.1")

@@ -135,7 +135,9 @@ def test_named_upgrade_of_the_frr_route_server():
     (Scenario(name="x", fault="upgrade", target="rs2"), ["rs2 runs FRR 10.3", "no newer release", "upgrade: {daemon"]),
     (Scenario(name="x", fault="upgrade", upgrade={"daemon": "bird"}), ["rs1", "runs BIRD 2.17", "already", "fix"]),
     (Scenario(name="x", fault="upgrade", upgrade={"stack": "bookworm", "daemon": "bird"}, target="rs2"), []),
-    (Scenario(name="x", fault="upgrade", target="sw-okayama"), ["site switch"]),
+    (Scenario(name="x", fault="upgrade", target="sw-okayama"), ["'sw-okayama' is a switch", "rs1, rs2"]),
+    (Scenario(name="x", fault="upgrade", target="kibinet"), ["'kibinet' is a member", "replaces a route server",
+                                                               "fix: target one of rs1, rs2"]),
     (Scenario(name="x", fault="upgrade", target="rs9"), ["no node 'rs9'", "rs1, rs2"]),
     (Scenario(name="x", fault="upgrade", target="rs2", upgrade={"daemon": "bird3", "stack": "trixie"}), []),
 ])
