@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
+import labctl.daemons.rtr as rtr
 from labctl.automation.tasks import node_daemon, node_shell
 from labctl.daemons.records import afi_of
-
-RTR_PIDFILE = "/run/labctl-rpki-rtr.pid"  # an RPKI cache on the node counts as the daemon's
 
 
 def inject(task: Task, text: str) -> Result:
@@ -52,9 +51,10 @@ def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
 
 
 def resources(task: Task) -> Result:
-    """Resident memory and CPU time (user + system) of the routing daemons, the RPKI cache included."""
+    """Resident memory and CPU time (user + system) of the routing daemons, the RPKI cache (StayRTR)
+    included: it is part of what a route server with ROAs runs."""
     sh, daemon = node_shell(task), node_daemon(task)
-    cmd = (f"for p in $(pgrep -x '{daemon.processes}') $(cat {RTR_PIDFILE} 2>/dev/null); do "
+    cmd = (f"for p in $(pgrep -x '{daemon.processes}') $(pgrep -x {rtr.PROCESS}); do "
            "echo $p $(cut -d' ' -f14,15,24 /proc/$p/stat) $(cat /proc/$p/comm); done; getconf CLK_TCK; getconf PAGESIZE")
     _, out = sh.run(cmd, check=False)
     lines = out.strip().splitlines()
@@ -64,7 +64,7 @@ def resources(task: Task) -> Result:
         parts = line.split()
         if len(parts) != 5 or not parts[0].isdigit():
             continue
-        name = "rpki-rtr" if parts[4].startswith("python") else parts[4]
+        name = parts[4]
         # a daemon may run several processes of one name (OpenBGPD: parent, session, RDE, RTR): summed
         p = procs.setdefault(name, {"rss_kb": 0, "cpu_seconds": 0.0, "count": 0})
         p["rss_kb"] += int(parts[3]) * page // 1024

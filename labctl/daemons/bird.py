@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+import labctl.daemons.rtr as rtr
 from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, bird_name, template_env
 from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
 from labctl.errors import LabctlError
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
 CONF = "/etc/bird/bird.conf"
 INJECT = "/etc/bird/labctl-scenario.conf"
 AFIS = ("ipv4", "ipv6")
+# `show route table rpki4`: "198.18.1.0/24-24 AS64496  [rtr_cache 23:01:02.123] * (100)"
+_ROA_ROW = re.compile(r"^([0-9a-fA-F:.]+/\d+)-(\d+) AS(\d+)\b", re.M)
+RPKI_RELOAD = (2, 13)  # BIRD re-runs ROA-dependent import filters by itself from 2.13 on (`rpki reload`)
 
 _PROTO = re.compile(r"^(?P<name>\S+)\s+BGP\s+\S+\s+(?P<state>\S+)\s+(?P<since>\S+(?: \S+)?)\s*(?P<info>.*)$")
 _ROUTE_PREFIX = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)\s")
@@ -115,6 +120,11 @@ def _attribute(route: Route, key: str, value: str) -> None:
         route.large = [(int(a), int(b), int(c)) for a, b, c in re.findall(r"\((\d+),\s*(\d+),\s*(\d+)\)", value)]
 
 
+def parse_roa_table(text: str) -> set[rtr.Vrp]:
+    """`show route table rpki4` (or rpki6): the VRPs BIRD holds, as (prefix, max length, origin)."""
+    return {(str(ipaddress.ip_network(p)), int(m), int(a)) for p, m, a in _ROA_ROW.findall(text)}
+
+
 def parse_protocol_detail(text: str, proto: str) -> dict:
     """`birdc show protocols all PROTO` -> state, reason, received (imported + filtered), resets."""
     state = re.search(r"BGP state:\s+(\S+)", text)
@@ -156,7 +166,7 @@ def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
 class Bird(Daemon):
     name = "bird"
     title = "BIRD 2"
-    files = {"bird.conf": CONF}
+    files = {"bird.conf": CONF, **rtr.FILES}
     log_path = "/var/log/bird.log"
     cli = ("birdc",)
     cli_command = ("birdc",)
@@ -175,7 +185,8 @@ class Bird(Daemon):
         "bogons": ("yes", "prefix sets"),
         "prefix-length": ("yes", "`net.len`"),
         "irr": ("yes", "prefix and ASN sets"),
-        "rpki": ("yes", "static `roa4`/`roa6` tables from the ROA set, `roa_check()`"),
+        "rpki": ("yes", "`protocol rpki` from StayRTR on the route server, `roa_check()`; a ROA change re-runs "
+                 "the import filters (`import table`, `rpki reload`; before BIRD 2.13 labctl runs `reload in`)"),
         "max-prefix-shutdown": ("yes", "`receive limit N action disable`"),
         "max-prefix-restart": ("partial", "`action restart`: re-established at once, after the session's error wait time"),
         "max-prefix-warning": ("yes", "`action warn`"),
@@ -192,8 +203,12 @@ class Bird(Daemon):
     # ------------------------------------------------------------------ pure
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
         role = "rs" if node.role == "route_server" else "member"
-        ctx = {**ctx, "secondary_export": self.secondary_export}
-        return {"bird.conf": template_env().get_template(f"bird/{role}.conf.j2").render(**ctx)}
+        ctx = {**ctx, "secondary_export": self.secondary_export, "rpki_reload": ctx["release"] >= RPKI_RELOAD,
+               "rtr_address": rtr.ADDRESS, "rtr_port": rtr.PORT, "rtr_file": rtr.ROA_FILE}
+        out = {"bird.conf": template_env().get_template(f"bird/{role}.conf.j2").render(**ctx)}
+        if node.role == "route_server":
+            out.update(rtr.files(plan.policy))
+        return out
 
     def session_key(self, peer: str, peer_address: str, afi: str) -> str:
         return f"{bird_name(peer)}_{afi}"  # the protocol name the templates give the session
@@ -219,23 +234,23 @@ class Bird(Daemon):
     def running(self, sh: NodeShell) -> bool:
         return sh.run("birdc show status >/dev/null 2>&1", check=False)[0] == 0
 
+    def prepare(self, sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
+        rtr.ensure(sh, files, changed)  # the RTR cache listens before BIRD connects to it
+
     def apply(self, sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:
-        if running and "bird.conf" not in changed:
-            return
-        sh.put_file(CONF + ".new", files["bird.conf"])
-        rc, out = sh.run(f"bird -p -c {CONF}.new 2>&1", check=False)
-        if rc != 0:
-            sh.run(f"rm -f {CONF}.new")
-            raise ConfigRejected(f"{sh.node}: BIRD rejected the rendered config: {out.strip()[-500:]}")
-        sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; mv {CONF}.new {CONF}")
-        if not running:
-            sh.run(f"bird -c {CONF}", timeout=60)
-        else:
-            _configure(sh, CONF)
+        if not running or "bird.conf" in changed:
+            _load(sh, files, running)
+        else:  # a rollback of this push must not bring back the config of an older one
+            sh.run(f"rm -f {CONF}.prev")
+        if "rpki.json" in files and (not running or "rpki.json" in changed):
+            _roa_sync(sh, files["rpki.json"], reload="rpki reload on;" not in files["bird.conf"])
 
     def rollback(self, sh: NodeShell) -> None:
-        sh.run(f"test -f {CONF}.prev && mv {CONF}.prev {CONF}")
-        _configure(sh, CONF)
+        roas = rtr.rollback(sh)
+        if sh.run(f"test -f {CONF}.prev && mv {CONF}.prev {CONF}", check=False)[0] == 0:
+            _configure(sh, CONF)
+        if roas is not None:
+            _roa_sync(sh, roas, reload="rpki reload on;" not in (sh.get_file(CONF) or ""))
 
     def collect(self, sh: NodeShell) -> NodeBgp:
         state = NodeBgp()
@@ -276,10 +291,37 @@ class Bird(Daemon):
         sh.run(f"birdc enable {shlex.quote(key)}", check=False)
 
 
+def _load(sh: NodeShell, files: dict[str, str], running: bool) -> None:
+    """Parse-check bird.conf with BIRD itself, keep the old one as *.prev, then start BIRD or
+    `birdc configure` it (sessions whose settings did not change stay up)."""
+    sh.put_file(CONF + ".new", files["bird.conf"])
+    rc, out = sh.run(f"bird -p -c {CONF}.new 2>&1", check=False)
+    if rc != 0:
+        sh.run(f"rm -f {CONF}.new")
+        raise ConfigRejected(f"{sh.node}: BIRD rejected the rendered config: {out.strip()[-500:]}")
+    sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; mv {CONF}.new {CONF}")
+    if not running:
+        sh.run(f"bird -c {CONF}", timeout=60)
+    else:
+        _configure(sh, CONF)
+
+
 def _configure(sh: NodeShell, conf: str) -> None:
     _, out = sh.run(f"birdc configure '\"{conf}\"'", timeout=60)
     if "Reconfigur" not in out:
         raise NodeCommandFailed(f"{sh.node}: birdc configure did not confirm: {out.strip()[-300:]}")
+
+
+def _roa_sync(sh: NodeShell, roa_file: str, reload: bool) -> None:
+    """Wait until BIRD's ROA tables hold exactly the VRPs of the rendered ROA file (StayRTR's Serial
+    Notify makes `protocol rpki` fetch them at once). From 2.13 on `rpki reload` then re-runs the
+    import filters that call roa_check(); before, labctl does (`reload in`: from the import
+    table, no session reset)."""
+    rtr.wait_synced(sh, roa_file, lambda: parse_roa_table(sh.run("birdc show route table rpki4; birdc show route table rpki6",
+                                                                 check=False)[1]),
+                    "BIRD's ROA tables", "birdc show protocols all rtr_cache")
+    if reload:
+        sh.run("birdc reload in all")
 
 
 def bird_injection(config: str, member_asn: int, anns: list, flood: dict[str, list[str]] | None = None,

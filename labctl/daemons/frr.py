@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from datetime import datetime, timezone
-from importlib.resources import files as package_files
 from typing import TYPE_CHECKING
+
+import labctl.daemons.rtr as rtr
 
 from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, template_env
 from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
@@ -19,12 +21,6 @@ RELOAD = "/usr/lib/frr/frr-reload.py"
 CONF = "/etc/frr/frr.conf"
 DAEMONS = "/etc/frr/daemons"
 INJECT = "/tmp/labctl-scenario-frr.conf"
-# labctl's RTR cache on FRR route servers with ROAs (docs/POLICY.md)
-RTR_PORT = 3323
-RTR_PIDFILE = "/run/labctl-rpki-rtr.pid"
-RTR_LOG = "/var/log/labctl-rpki-rtr.log"
-RTR_SCRIPT = "/etc/labctl/rpki-rtr.py"
-ROAS = "/etc/labctl/roas.json"
 AFIS = ("ipv4", "ipv6")
 # `vtysh -c 'show version'`: "FRRouting 10.3.1 (rs2) on Linux(6.8.0)."
 _VERSION = re.compile(r"^FRRouting (\d+(?:\.\d+)+)", re.M)
@@ -37,6 +33,9 @@ WELL_KNOWN = {
     "no-advertise": (65535, 65282), "noAdvertise": (65535, 65282),
     "local-AS": (65535, 65283), "localAs": (65535, 65283), "no-peer": (65535, 65284), "noPeer": (65535, 65284),
 }
+
+# `show rpki prefix-table`: "198.18.1.0      24 -  24        64496" (address, ROA length - max length, origin)
+_RPKI_ROW = re.compile(r"^\s*([0-9a-fA-F:.]+)\s+(\d+)\s*-\s*(\d+)\s+(\d+)\s*$", re.M)
 
 # 2026/11/26 01:50:44.677489 BGP: [PXVXG-TFNNT] %ADJCHANGE: neighbor 192.0.2.1(Unknown) in vrf default Down ...
 _ADJCHANGE = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) BGP: (?:\[[^\]]*\] )?%ADJCHANGE: neighbor (\S+?)\(.*?\) "
@@ -127,6 +126,12 @@ def json_documents(text: str) -> list[dict]:
     return docs
 
 
+def parse_rpki_table(text: str) -> set[rtr.Vrp]:
+    """`show rpki prefix-table`: the VRPs bgpd holds, as (prefix, max length, origin ASN)."""
+    return {(str(ipaddress.ip_network(f"{addr}/{length}")), int(max_len), int(asn))
+            for addr, length, max_len, asn in _RPKI_ROW.findall(text)}
+
+
 def parse_neighbor(text: str, address: str) -> dict:
     """`show bgp neighbors ADDRESS json` -> state, last reset reason, accepted prefixes, resets."""
     try:
@@ -157,7 +162,7 @@ def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
 class Frr(Daemon):
     name = "frr"
     title = "FRR"
-    files = {"frr.conf": CONF, "daemons": DAEMONS, "rpki-rtr.py": RTR_SCRIPT, "roas.json": ROAS}
+    files = {"frr.conf": CONF, "daemons": DAEMONS, **rtr.FILES}
     log_path = "/var/log/frr/frr.log"
     cli = ("vtysh",)
     cli_command = ("vtysh", "-c")
@@ -174,7 +179,9 @@ class Frr(Daemon):
         "bogons": ("yes", "prefix lists"),
         "prefix-length": ("yes", "prefix lists"),
         "irr": ("yes", "prefix lists and AS-path lists"),
-        "rpki": ("yes", "RTR from a cache on the route server itself (labctl's `rpki-rtr.py`), `match rpki invalid`"),
+        "rpki": ("yes", "RTR from StayRTR on the route server, `match rpki invalid`; after a ROA change labctl "
+                 "waits for bgpd's table to match, then `clear bgp * soft in` (FRR 10.3 re-ran the route-maps only "
+                 "up to 120 s later)"),
         "max-prefix-shutdown": ("yes", "`maximum-prefix N`"),
         "max-prefix-restart": ("yes", "`maximum-prefix N restart MINUTES`"),
         "max-prefix-warning": ("yes", "`maximum-prefix N warning-only`"),
@@ -193,12 +200,11 @@ class Frr(Daemon):
         env = template_env()
         role = "rs" if node.role == "route_server" else "member"
         rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
-        out = {"frr.conf": env.get_template(f"frr/{role}.conf.j2").render(**ctx),
+        rtr_ctx = {"rtr_address": rtr.ADDRESS, "rtr_port": rtr.PORT, "rtr_file": rtr.ROA_FILE}
+        out = {"frr.conf": env.get_template(f"frr/{role}.conf.j2").render(**ctx, **rtr_ctx),
                "daemons": env.get_template("frr/daemons.j2").render(bfd=ctx["bfd"] is not None, rpki=rpki)}
         if rpki:
-            roas = [{"prefix": str(r.prefix), "maxLength": r.max_length, "asn": f"AS{r.asn}"} for r in plan.policy.roas]
-            out["rpki-rtr.py"] = package_files("labctl.policy").joinpath("rpki_rtr.py").read_text()
-            out["roas.json"] = json.dumps({"roas": roas}, indent=1) + "\n"
+            out.update(rtr.files(plan.policy))
         return out
 
     def parse_log(self, text: str, known: set[str] | None = None) -> list[SessionChange]:
@@ -222,35 +228,22 @@ class Frr(Daemon):
         return sh.run("pgrep -x watchfrr >/dev/null", check=False)[0] == 0
 
     def prepare(self, sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
-        if "roas.json" in files:  # the RPKI cache must listen before bgpd connects to it
-            _ensure_rtr_cache(sh, files, changed)
+        rtr.ensure(sh, files, changed)  # the RTR cache listens before bgpd connects to it
 
     def apply(self, sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:
-        if running and not {"frr.conf", "daemons"} & set(changed):
-            return
-        sh.put_file(CONF + ".new", files["frr.conf"])
-        rc, out = sh.run(f"vtysh --dryrun -f {CONF}.new 2>&1", check=False)
-        if rc != 0:
-            sh.run(f"rm -f {CONF}.new")
-            raise ConfigRejected(f"{sh.node}: FRR rejected the rendered config: {out.strip()[-500:]}")
-        sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; test -f {DAEMONS} && cp {DAEMONS} {DAEMONS}.prev; true")
-        if "daemons" in files:
-            sh.put_file(DAEMONS, files["daemons"])
-        install = f"mv {CONF}.new {CONF} && chown frr:frr {CONF}"
-        if not running or "daemons" in changed:
-            sh.run(f"{install} && {INIT} {'restart' if running else 'start'} >/dev/null", timeout=120)
-            _complete_boot_load(sh)
-            return
-        rc, _ = sh.run(f"{RELOAD} --reload {CONF}.new >/tmp/frr-reload.log 2>&1 || "
-                       f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=120)
-        sh.run(install)
-        if rc != 0:
-            # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
-            # frr-reload says so and gives up. A restart applies the checked config as a whole.
-            sh.run(f"{INIT} restart >/dev/null", timeout=120)
+        if not running or {"frr.conf", "daemons"} & set(changed):
+            _load(sh, files, changed, running)
+        else:  # a rollback of this push must not bring back the config of an older one
+            sh.run(f"rm -f {CONF}.prev {DAEMONS}.prev")
+        if "rpki.json" in files and (not running or "rpki.json" in changed):
+            _revalidate(sh, files["rpki.json"])
 
     def rollback(self, sh: NodeShell) -> None:
-        sh.run(f"test -f {CONF}.prev")
+        roas = rtr.rollback(sh)
+        if sh.run(f"test -f {CONF}.prev", check=False)[0] != 0:  # the push changed the ROAs only
+            if roas is not None:
+                _revalidate(sh, roas)
+            return
         sh.run(f"mv {CONF}.prev {CONF} && chown frr:frr {CONF}; "
                f"test -f {DAEMONS}.prev && mv {DAEMONS}.prev {DAEMONS}; {INIT} restart >/dev/null", timeout=120)
 
@@ -289,6 +282,31 @@ class Frr(Daemon):
         sh.run(f"vtysh -c 'clear bgp {address}'", check=False)
 
 
+def _load(sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:
+    """Check frr.conf with vtysh, keep the old files as *.prev, then reload (frr-reload: no session
+    reset where none is needed) or (re)start FRR when it is not running or `daemons` changed."""
+    sh.put_file(CONF + ".new", files["frr.conf"])
+    rc, out = sh.run(f"vtysh --dryrun -f {CONF}.new 2>&1", check=False)
+    if rc != 0:
+        sh.run(f"rm -f {CONF}.new")
+        raise ConfigRejected(f"{sh.node}: FRR rejected the rendered config: {out.strip()[-500:]}")
+    sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; test -f {DAEMONS} && cp {DAEMONS} {DAEMONS}.prev; true")
+    if "daemons" in files:
+        sh.put_file(DAEMONS, files["daemons"])
+    install = f"mv {CONF}.new {CONF} && chown frr:frr {CONF}"
+    if not running or "daemons" in changed:
+        sh.run(f"{install} && {INIT} {'restart' if running else 'start'} >/dev/null", timeout=120)
+        _complete_boot_load(sh)
+        return
+    rc, _ = sh.run(f"{RELOAD} --reload {CONF}.new >/tmp/frr-reload.log 2>&1 || "
+                   f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=120)
+    sh.run(install)
+    if rc != 0:
+        # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
+        # frr-reload says so and gives up. A restart applies the checked config as a whole.
+        sh.run(f"{INIT} restart >/dev/null", timeout=120)
+
+
 def _complete_boot_load(sh: NodeShell) -> None:
     """FRR's boot-time load of a large config can stop part-way (vtysh's connection to the
     daemons is reset; seen with a route server's policy): sessions then sit in Idle with no
@@ -302,23 +320,14 @@ def _complete_boot_load(sh: NodeShell) -> None:
         raise NodeCommandFailed(f"{sh.node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
 
 
-def _ensure_rtr_cache(sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
-    """labctl's RTR cache serves roas.json on 127.0.0.1 and re-reads it when it changes (a push of
-    new ROAs needs no restart); it is restarted only when the script itself changes."""
-    for name in ("roas.json", "rpki-rtr.py"):
-        if name in changed:
-            sh.put_file(Frr.files[name], files[name])
-    running = sh.run(f"test -f {RTR_PIDFILE} && kill -0 $(cat {RTR_PIDFILE}) 2>/dev/null", check=False)[0] == 0
-    if running and "rpki-rtr.py" in changed:
-        sh.run(f"kill $(cat {RTR_PIDFILE}) 2>/dev/null; rm -f {RTR_PIDFILE}; sleep 0.3", check=False)
-        running = False
-    if not running:  # the cache writes its pid file itself once it listens
-        sh.run(f"(setsid python3 {RTR_SCRIPT} {ROAS} --port {RTR_PORT} --pidfile {RTR_PIDFILE} >>{RTR_LOG} 2>&1 < /dev/null &)")
-    probe = (f"bash -c 'for i in $(seq 50); do test -s {RTR_PIDFILE} && (echo > /dev/tcp/127.0.0.1/{RTR_PORT}) 2>/dev/null "
-             "&& exit 0; sleep 0.1; done; exit 1'")
-    if sh.run(probe, check=False, timeout=30)[0] != 0:
-        log = sh.run(f"tail -5 {RTR_LOG}", check=False)[1]
-        raise NodeCommandFailed(f"{sh.node}: the RPKI cache does not listen on port {RTR_PORT}: {log}")
+def _revalidate(sh: NodeShell, roa_file: str) -> None:
+    """A ROA change reaches bgpd over RTR at once (StayRTR's Serial Notify), but FRR 10.3 re-ran the
+    import route-maps on the RPKI state change only up to 120 s later. So: wait until bgpd's RPKI
+    table holds exactly the VRPs of the rendered file, then re-run the import policy on the
+    routes already received (`soft in`: from the soft-reconfiguration copy, no session reset)."""
+    rtr.wait_synced(sh, roa_file, lambda: parse_rpki_table(sh.run("vtysh -c 'show rpki prefix-table'", check=False)[1]),
+                    "bgpd's RPKI table", "vtysh -c 'show rpki cache-connection'")
+    sh.run("vtysh -c 'clear bgp * soft in'")
 
 
 def frr_injection(node: Node, anns: list, flood: dict[str, list[str]] | None = None) -> str:

@@ -49,7 +49,7 @@ STACKS: dict[str, Stack] = {
         "bird3": ("BIRD 3.1", "trixie-bird3"),
         "openbgpd": ("OpenBGPD 8.8", "trixie"),
     }),
-    "bookworm": Stack("bookworm", "Debian 12 (legacy): FRR 8.4, BIRD 2.0.12", {
+    "bookworm": Stack("bookworm", "Debian 12 (legacy): FRR 8.4, BIRD 2.0.12, StayRTR 0.5", {
         "frr": ("FRR 8.4", "bookworm"),
         "bird": ("BIRD 2.0.12", "bookworm"),
     }),
@@ -58,7 +58,7 @@ STACKS: dict[str, Stack] = {
 NODE_IMAGES: dict[str, NodeImage] = {
     "trixie": NodeImage("trixie", "trixie", "debian:trixie-slim", "bird2", "openbgpd stayrtr rpki-client"),
     "trixie-bird3": NodeImage("trixie-bird3", "trixie", "debian:trixie-slim", "bird3", "openbgpd stayrtr rpki-client"),
-    "bookworm": NodeImage("bookworm", "bookworm", "debian:bookworm-slim", "bird2"),
+    "bookworm": NodeImage("bookworm", "bookworm", "debian:bookworm-slim", "bird2", "stayrtr"),
 }
 
 # Daemons an image ships that labctl has no module for yet: `validate` names them as not implemented.

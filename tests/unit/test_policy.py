@@ -1,4 +1,4 @@
-"""Route-server policy: the model, the policy stated in Python, rendering, parsers, the RTR cache,
+"""Route-server policy: the model, the policy stated in Python, rendering, parsers, the RTR cache's files,
 the looking glass's explanations and the scenario's judge. No lab needed."""
 
 from __future__ import annotations
@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import socket
-import struct
-import threading
-import time
 from dataclasses import replace
 from ipaddress import ip_network
 from pathlib import Path
@@ -17,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+import labctl.daemons.rtr as rtr
 from labctl.daemons.bird import bird_injection
+from labctl.daemons.bird import parse_roa_table as parse_bird_roas
 from labctl.daemons.bird import parse_routes as parse_bird_routes
 from labctl.daemons.frr import frr_injection
 from labctl.daemons.frr import parse_prefix as parse_frr_prefix
@@ -28,7 +26,6 @@ from labctl.plan import build_plan
 from labctl.daemons import capabilities
 from labctl.policy import data
 from labctl.policy.regex import ranges_regex, subtract
-from labctl.policy.rpki_rtr import Cache, serve
 from labctl.render import render_lab
 from labctl.policy.explain import explain
 from labctl.report.lg import render_lg
@@ -207,17 +204,20 @@ def test_rendered_route_servers_carry_the_policy(plan):
     assert " neighbor 192.0.2.6 maximum-prefix 20\n" in frr
     assert "route-map RS-IN-TRUDY permit 80\n" in frr and "route-map RS-OUT-TRUDY deny 10\n" in frr
     assert "call RS-IN-COMMON\n" in frr and "call RS-IN-COMMON-BH\n" in frr  # alpha may blackhole, trudy not
-    assert "rpki cache tcp 127.0.0.1 3323 preference 1" in frr and "-M rpki" in files["configs/rs2/daemons"]
-    assert json.loads(files["configs/rs2/roas.json"])["roas"][0] == {"prefix": "198.18.1.0/24", "maxLength": 24, "asn": "AS64496"}
-    assert files["configs/rs2/rpki-rtr.py"].startswith("#!/usr/bin/env python3")
+    assert "rpki cache tcp 127.0.0.1 8282 preference 1" in frr and "-M rpki" in files["configs/rs2/daemons"]
+    assert "protocol rpki rtr_cache {" in bird and "remote 127.0.0.1 port 8282;" in bird and "rpki reload on;" in bird
+    # both route servers serve the same ROA file through StayRTR; members get none
+    assert files["configs/rs1/rpki.json"] == files["configs/rs2/rpki.json"]
+    assert json.loads(files["configs/rs2/rpki.json"])["roas"][0] == {
+        "asn": "AS64496", "prefix": "198.18.1.0/24", "maxLength": 24, "ta": "labctl"}
+    assert not [f for f in files if f.endswith("/rpki.json") and "/rs" not in f]
     assert "receive limit 20 action disable;" in bird and "import keep filtered on;" in bird
-    assert "route 198.18.70.0/24 max 24 as 64510;" in bird
     assert "define M_MALLORY_ORIGINS = [ 64498, 65540 ];" in bird
     # no ROAs: no RPKI at all
     text = fixture_text(lambda d: d["ix"]["policy"].update(rpki={"roas": []}))
     plain = render_lab(build_plan(load_text(text, str(FIXTURE / "ix.yml"))), "labctl/node:test")
     assert "rpki" not in plain["configs/rs2/frr.conf"] and "roa_check" not in plain["configs/rs1/bird.conf"]
-    assert "configs/rs2/roas.json" not in plain
+    assert "configs/rs2/rpki.json" not in plain and "configs/rs1/rpki.json" not in plain
 
 
 @pytest.mark.parametrize("action,frr,bird", [("restart", "maximum-prefix 100 restart 1", "action restart"),
@@ -278,64 +278,37 @@ def test_looking_glass_explains_rejections():
     assert "why: 12 prefix-not-allowed: prefix not registered for the member" in text
 
 
-# ------------------------------------------------------------------ the RTR cache
+# ------------------------------------------------------------------ the RTR cache (StayRTR) and the daemons' ROA tables
 
-def _read_pdus(sock, until_type: int) -> list[tuple[int, int, bytes]]:
-    buf, out = b"", []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        buf += sock.recv(65536)
-        while len(buf) >= 8 and len(buf) >= struct.unpack("!I", buf[4:8])[0]:
-            n = struct.unpack("!I", buf[4:8])[0]
-            out.append((buf[0], buf[1], buf[:n]))
-            buf = buf[n:]
-            if out[-1][1] == until_type:
-                return out
-    raise AssertionError(f"no PDU type {until_type}: {out}")
+def test_roa_file_is_rpki_client_json_with_every_roa(plan):
+    """The model's ROAs and those of its roa_file, in the format StayRTR reads (rpki-client -j)."""
+    text = rtr.roa_json(plan.policy)
+    doc = json.loads(text)
+    assert doc["metadata"]["vrps"] == len(doc["roas"]) == len(plan.policy.roas)
+    assert all(set(r) == {"asn", "prefix", "maxLength", "ta"} and r["asn"].startswith("AS") for r in doc["roas"])
+    assert rtr.vrps(text) == {(str(r.prefix), r.max_length, r.asn) for r in plan.policy.roas}
+    assert ("198.18.3.0/24", 24, 64498) in rtr.vrps(text)  # from roas.json
+    assert ("198.18.70.0/24", 24, 64510) in rtr.vrps(text)  # from ix.yml
+    assert rtr.files(None) == {} and set(rtr.files(plan.policy)) == {"rpki.json"}
 
 
-def test_rtr_cache_serves_roas_and_notifies_changes(tmp_path):
-    roas = tmp_path / "roas.json"
-    roas.write_text(json.dumps({"roas": [{"prefix": "198.18.1.0/24", "maxLength": 24, "asn": "AS64496"},
-                                         {"prefix": "2001:db8::/32", "maxLength": 48, "asn": 64510}]}))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    threading.Thread(target=serve, args=(str(roas), "127.0.0.1", port, str(tmp_path / "pid")), daemon=True).start()
-    for _ in range(50):
-        try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            break
-        except OSError:
-            time.sleep(0.05)
-    with sock:
-        sock.sendall(struct.pack("!BBHI", 1, 2, 0, 8))  # Reset Query, version 1
-        pdus = _read_pdus(sock, 7)
-        kinds = [k for _, k, _ in pdus]
-        assert kinds == [3, 4, 6, 7]
-        v4 = pdus[1][2]
-        assert v4[9:12] == bytes([24, 24, 0]) and v4[12:16] == bytes([198, 18, 1, 0]) and struct.unpack("!I", v4[16:20])[0] == 64496
-        session, serial = struct.unpack("!H", pdus[-1][2][2:4])[0], struct.unpack("!I", pdus[-1][2][8:12])[0]
-        assert len(pdus[-1][2]) == 24  # version 1 End of Data carries the timers
-        sock.sendall(struct.pack("!BBHII", 1, 1, session, 12, serial))  # Serial Query: up to date
-        assert [k for _, k, _ in _read_pdus(sock, 7)] == [3, 7]
-        time.sleep(0.05)
-        roas.write_text(json.dumps({"roas": [{"prefix": "198.18.9.0/24", "asn": "AS1"}]}))
-        assert _read_pdus(sock, 0)[-1][1] == 0  # Serial Notify
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as v0:
-        v0.sendall(struct.pack("!BBHI", 0, 2, 0, 8))
-        pdus = _read_pdus(v0, 7)
-        assert pdus[-1][0] == 0 and len(pdus[-1][2]) == 12
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as v9:
-        v9.sendall(struct.pack("!BBHI", 9, 2, 0, 8))
-        assert _read_pdus(v9, 10)[-1][1] == 10  # Error Report: unsupported version
+def test_stayrtr_command_serves_the_file_on_the_rendered_port():
+    assert f"-cache {rtr.ROA_FILE} " in rtr.COMMAND and f"-bind 127.0.0.1:{rtr.PORT} " in rtr.COMMAND
+    assert "-checktime=false" in rtr.COMMAND  # the lab's ROA file has no build time to check
 
 
-def test_rtr_cache_reads_rpki_client_json(tmp_path):
-    path = tmp_path / "roas.json"
-    path.write_text((FIXTURE / "roas.json").read_text())
-    cache = Cache(str(path))
-    assert [(str(n), m, a) for n, m, a in cache.roas] == [("198.18.3.0/24", 24, 64498), ("2001:db8:470::/48", 48, 64510)]
+@pytest.mark.parametrize("name", ["bird-2.17", "bird-3.1", "bird-2.0"])
+def test_parse_bird_roa_tables(name):
+    """`birdc show route table rpki4/6` after StayRTR served the policy fixture's ROA file (captured
+    in each node image: BIRD 2.17 and 3.1 on trixie, 2.0.12 on bookworm)."""
+    got = parse_bird_roas((OUTPUT / f"{name}-roa-tables.txt").read_text())
+    assert ("198.18.70.0/24", 24, 64510) in got and ("2001:db8:1::/48", 48, 64496) in got
+    assert len(got) == 5
+
+
+def test_parse_stayrtr_metrics():
+    got = rtr.parse_metrics((OUTPUT / "stayrtr-metrics.txt").read_text())
+    assert got["ipv4"] == 3 and got["ipv6"] == 2 and got["serial"] >= 0
 
 
 # ------------------------------------------------------------------ the scenario's spec and judge

@@ -69,7 +69,7 @@ def test_frr_rpki_cache_syntax_follows_the_frr_release():
 
     model = load(Path(__file__).parents[1] / "fixtures" / "policy" / "ix.yml")
     old = model.model_copy(update={"ix": model.ix.model_copy(update={"stack": "bookworm"})})
-    for m, line in ((model, " rpki cache tcp 127.0.0.1 3323"), (old, " rpki cache 127.0.0.1 3323")):
+    for m, line in ((model, " rpki cache tcp 127.0.0.1 8282"), (old, " rpki cache 127.0.0.1 8282")):
         plan = build_plan(m)
         rs = next(n for n in plan.by_role("route_server") if n.daemon == "frr")
         assert line in render_node(plan, rs)["frr.conf"]
