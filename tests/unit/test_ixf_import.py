@@ -36,11 +36,11 @@ def assert_valid(result) -> None:
     model = load_text(result.text)
     assert model == result.model
     assert [m.asn for m in model.members] == [x.asn for x in result.imported]
-    for node in [*model.members, *model.route_servers]:
+    for node in [*model.members, *model.member_routers(), *model.route_servers]:
         assert re.match(NAME_PATTERN, node.name)
     lan4, lan6 = model.ix.peering_lan.ipv4, model.ix.peering_lan.ipv6
     seen = set()
-    for node in [*model.members, *model.route_servers]:
+    for node in [*model.member_routers(), *model.route_servers]:
         for addr, lan in ((node.ipv4, lan4), (node.ipv6, lan6)):
             if addr is not None:
                 assert addr in lan and addr not in seen
@@ -465,7 +465,7 @@ def test_shared_exports_import(name):
     # members keep their real LAN addresses
     real = {a for m in data["member_list"] for c in m["connection_list"] for v in c["vlan_list"]
             for f in ("ipv4", "ipv6") if f in v for a in [ip_address(v[f]["address"])]}
-    for m in r.model.members:
+    for m in r.model.member_routers():
         assert m.ipv4 is None or m.ipv4 in real
         assert m.ipv6 is None or m.ipv6 in real
     for rs in r.model.route_servers:
