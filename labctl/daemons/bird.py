@@ -317,7 +317,7 @@ def _roa_sync(sh: NodeShell, roa_file: str, reload: bool) -> None:
     Notify makes `protocol rpki` fetch them at once). From 2.13 on `rpki reload` then re-runs the
     import filters that call roa_check(); before, labctl does (`reload in`: from the import
     table, no session reset)."""
-    rtr.wait_synced(sh, roa_file, lambda: parse_roa_table(sh.run("birdc show route table rpki4; birdc show route table rpki6",
+    rtr.wait_synced(sh, rtr.vrps(roa_file), lambda: parse_roa_table(sh.run("birdc show route table rpki4; birdc show route table rpki6",
                                                                  check=False)[1]),
                     "BIRD's ROA tables", "birdc show protocols all rtr_cache")
     if reload:

@@ -325,7 +325,7 @@ def _revalidate(sh: NodeShell, roa_file: str) -> None:
     import route-maps on the RPKI state change only up to 120 s later. So: wait until bgpd's RPKI
     table holds exactly the VRPs of the rendered file, then re-run the import policy on the
     routes already received (`soft in`: from the soft-reconfiguration copy, no session reset)."""
-    rtr.wait_synced(sh, roa_file, lambda: parse_rpki_table(sh.run("vtysh -c 'show rpki prefix-table'", check=False)[1]),
+    rtr.wait_synced(sh, rtr.vrps(roa_file), lambda: parse_rpki_table(sh.run("vtysh -c 'show rpki prefix-table'", check=False)[1]),
                     "bgpd's RPKI table", "vtysh -c 'show rpki cache-connection'")
     sh.run("vtysh -c 'clear bgp * soft in'")
 

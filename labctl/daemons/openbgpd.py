@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from importlib.resources import files as package_files
 from typing import TYPE_CHECKING
 
+import labctl.daemons.rtr as rtr
 from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, template_env
 from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
 from labctl.errors import LabctlError
@@ -126,6 +127,19 @@ def parse_neighbor_detail(text: str) -> dict:
     }
 
 
+def parse_roa_counts(text: str) -> dict[str, int]:
+    """`bgpctl -j show sets`: how many ROAs bgpd holds per family ({"ipv4": n, "ipv6": n})."""
+    for s in _doc(text).get("sets", []):
+        if s.get("type") == "ROA":
+            return {"ipv4": int(s.get("num_IPv4", 0)), "ipv6": int(s.get("num_IPv6", 0))}
+    return {"ipv4": 0, "ipv6": 0}
+
+
+def rtr_serials(text: str) -> list[int | None]:
+    """`bgpctl -j show rtr`: the serial of each established RTR session (None for one that is not)."""
+    return [r.get("serial") if r.get("state") == "established" else None for r in _doc(text).get("rtrs", [])]
+
+
 def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
     """Session changes in /var/log/bgpd.log: into Established is up, out of it is down."""
     out = []
@@ -145,7 +159,7 @@ def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
 class OpenBgpd(Daemon):
     name = "openbgpd"
     title = "OpenBGPD"
-    files = {"bgpd.conf": CONF, "bgpd-log.py": LOGGER}
+    files = {"bgpd.conf": CONF, "bgpd-log.py": LOGGER, **rtr.FILES}
     log_path = LOG
     cli = ("bash",)  # bgpctl has no interactive mode: `labctl connect` opens a shell with bgpctl on the PATH
     cli_command = ("sh", "-c", "exec bgpctl $1", "bgpctl")  # one command string: "show rib detail"
@@ -164,7 +178,8 @@ class OpenBgpd(Daemon):
         "bogons": ("yes", "prefix sets"),
         "prefix-length": ("yes", "`prefixlen`"),
         "irr": ("yes", "prefix sets and `source-as as-set`"),
-        "rpki": ("yes", "static `roa-set` from the ROA set, `ovs invalid`"),
+        "rpki": ("yes", "`rtr` session to StayRTR on the route server, `ovs invalid`; bgpd re-evaluates "
+                 "the routes itself when the ROAs change"),
         "max-prefix-shutdown": ("yes", "`max-prefix N` (re-opened with `bgpctl neighbor ADDRESS up`)"),
         "max-prefix-restart": ("yes", "`max-prefix N restart MINUTES`"),
         "max-prefix-warning": ("no", "OpenBGPD always closes the session: `labctl validate` rejects it"),
@@ -181,8 +196,12 @@ class OpenBgpd(Daemon):
     # ------------------------------------------------------------------ pure
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
         role = "rs" if node.role == "route_server" else "member"
-        text = template_env().get_template(f"openbgpd/{role}.conf.j2").render(**ctx, extra_networks=[])
-        return {"bgpd.conf": text, "bgpd-log.py": logger_script()}
+        text = template_env().get_template(f"openbgpd/{role}.conf.j2").render(
+            **ctx, extra_networks=[], rtr_address=rtr.ADDRESS, rtr_port=rtr.PORT, rtr_file=rtr.ROA_FILE)
+        out = {"bgpd.conf": text, "bgpd-log.py": logger_script()}
+        if node.role == "route_server":
+            out.update(rtr.files(plan.policy))
+        return out
 
     def parse_log(self, text: str, known: set[str] | None = None) -> list[SessionChange]:
         return parse_log(text, known)
@@ -203,26 +222,25 @@ class OpenBgpd(Daemon):
     def running(self, sh: NodeShell) -> bool:
         return sh.run("bgpctl show summary >/dev/null 2>&1", check=False)[0] == 0
 
+    def prepare(self, sh: NodeShell, files: dict[str, str], changed: list[str]) -> None:
+        rtr.ensure(sh, files, changed)  # the RTR cache listens before bgpd connects to it
+
     def apply(self, sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:
         if "bgpd-log.py" in changed or not running:
             sh.put_file(LOGGER, files["bgpd-log.py"])
         if running and "bgpd.conf" not in changed:
-            return
-        sh.put_file(CONF + ".new", files["bgpd.conf"])
-        rc, out = sh.run(f"bgpd -n -f {CONF}.new 2>&1", check=False)
-        if rc != 0:
-            sh.run(f"rm -f {CONF}.new")
-            raise ConfigRejected(f"{sh.node}: OpenBGPD rejected the rendered config: {out.strip()[-500:]}")
-        sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; mv {CONF}.new {CONF}")
-        if running:
-            _reload(sh)
+            sh.run(f"rm -f {CONF}.prev")  # a rollback of this push must not bring back an older config
         else:
-            _start(sh)
+            _load(sh, files, running)
+        if "rpki.json" in files and (not running or "rpki.json" in changed):
+            _rtr_sync(sh, files["rpki.json"])
 
     def rollback(self, sh: NodeShell) -> None:
-        sh.run(f"test -f {CONF}.prev && mv {CONF}.prev {CONF}")
-        _reload(sh)
-
+        roas = rtr.rollback(sh)
+        if sh.run(f"test -f {CONF}.prev && mv {CONF}.prev {CONF}", check=False)[0] == 0:
+            _reload(sh)
+        if roas is not None:
+            _rtr_sync(sh, roas)
     def collect(self, sh: NodeShell) -> NodeBgp:
         state = NodeBgp()
         if not self.running(sh):
@@ -264,6 +282,31 @@ class OpenBgpd(Daemon):
 
 def logger_script() -> str:
     return package_files("labctl.daemons").joinpath("openbgpd_log.py").read_text()
+
+
+def _load(sh: NodeShell, files: dict[str, str], running: bool) -> None:
+    """Check bgpd.conf with `bgpd -n`, keep the old one as *.prev, then reload or start bgpd."""
+    sh.put_file(CONF + ".new", files["bgpd.conf"])
+    rc, out = sh.run(f"bgpd -n -f {CONF}.new 2>&1", check=False)
+    if rc != 0:
+        sh.run(f"rm -f {CONF}.new")
+        raise ConfigRejected(f"{sh.node}: OpenBGPD rejected the rendered config: {out.strip()[-500:]}")
+    sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; mv {CONF}.new {CONF}")
+    if running:
+        _reload(sh)
+    else:
+        _start(sh)
+
+
+def _rtr_sync(sh: NodeShell, roa_file: str) -> None:
+    """Wait until bgpd holds the rendered ROA set: bgpctl tells only how many ROAs it has per family,
+    so also until its RTR session is at StayRTR's serial. bgpd re-evaluates its routes by itself
+    then ("RPKI softreload"). OpenBGPD 8.8 asked for the new serial about 2 s after the Serial Notify."""
+    def state() -> tuple[dict[str, int], bool]:
+        sets = sh.run("bgpctl -j show sets", check=False)[1]
+        sessions = sh.run("bgpctl -j show rtr", check=False)[1]
+        return parse_roa_counts(sets), rtr_serials(sessions) == [rtr.metrics(sh).get("serial")]
+    rtr.wait_synced(sh, (rtr.counts(rtr.vrps(roa_file)), True), state, "bgpd's RPKI ROA set", "bgpctl show rtr")
 
 
 def _start(sh: NodeShell) -> None:

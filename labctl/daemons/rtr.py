@@ -129,19 +129,26 @@ def retire(sh: NodeShell) -> None:
         sh.run(f"kill $(cat {PIDFILE}); rm -f {PIDFILE}", check=False)
 
 
-def wait_synced(sh: NodeShell, roa_file: str, table: Callable[[], set[Vrp]], what: str, check: str) -> None:
-    """Wait until a daemon's ROA table (`table()`, read by the daemon module) holds exactly the VRPs
-    of the rendered ROA file. `what` names the table and `check` the command to look at, for the error."""
-    want = vrps(roa_file)
+def wait_synced(sh: NodeShell, want: object, table: Callable[[], object], what: str, check: str) -> None:
+    """Wait until a daemon's view of the ROAs (`table()`, read by the daemon module: its VRPs, or
+    what it can tell of them) equals `want` (from the rendered ROA file, see `vrps`). `what` names
+    the table and `check` the command to look at, for the error."""
     deadline = time.monotonic() + SYNC_TIMEOUT
     while True:
         have = table()
         if have == want:
             return
         if time.monotonic() > deadline:
+            def size(x: object) -> str:
+                return f"{len(x)} VRPs" if isinstance(x, set) else str(x)
             raise NodeCommandFailed(f"{sh.node}: {what} does not match the ROA file after {SYNC_TIMEOUT} s "
-                                    f"({len(have)} VRPs, want {len(want)}): check `{check}` and {LOG}")
+                                    f"({size(have)}, want {size(want)}): check `{check}` and {LOG}")
         time.sleep(0.1)
+
+
+def counts(vrp_set: set[Vrp]) -> dict[str, int]:
+    """VRPs per family, {"ipv4": n, "ipv6": n}."""
+    return {"ipv4": sum(1 for v in vrp_set if ":" not in v[0]), "ipv6": sum(1 for v in vrp_set if ":" in v[0])}
 
 
 def metrics(sh: NodeShell) -> dict[str, int]:

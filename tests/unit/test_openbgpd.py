@@ -73,6 +73,21 @@ def test_neighbor_detail_after_a_cease():
     assert openbgpd.parse_neighbor_detail("")["state"] == "unknown"
 
 
+def test_roa_counts_and_rtr_serial_from_bgpctl():
+    """What `_rtr_sync` compares with the rendered ROA file and StayRTR's serial (the policy
+    fixture's 3 IPv4 and 2 IPv6 ROAs, served by StayRTR in the trixie image)."""
+    assert openbgpd.parse_roa_counts(text("bgpctl-show-sets.json")) == {"ipv4": 3, "ipv6": 2}
+    assert openbgpd.rtr_serials(text("bgpctl-show-rtr.json")) == [0]
+    assert openbgpd.parse_roa_counts("") == {"ipv4": 0, "ipv6": 0} and openbgpd.rtr_serials("") == []
+
+
+def test_route_server_asks_stayrtr_for_the_roas():
+    files = render_lab(plan_of(policy_ix()), "x")
+    assert "roa-set" not in files["configs/rs1/bgpd.conf"]  # the ROAs come over RTR (see holds_every_check)
+    assert files["configs/rs1/rpki.json"] == files["configs/rs2/rpki.json"]  # the same file as FRR's
+    assert "configs/beta/rpki.json" not in files
+
+
 def test_log_gives_up_and_down_with_timestamps():
     changes = openbgpd.parse_log(text("bgpd-log.txt"))
     assert [(c.peer, c.up) for c in changes] == [("10.0.0.2", True), ("fd00::2", True), ("10.0.0.2", False),
@@ -136,7 +151,7 @@ def test_route_server_config_holds_every_check():
                  "match to 192.0.2.4 large-community 64511:102:64497 set { prepend-neighbor 2 "
                  "large-community delete 64511:103:64497 }",
                  "match to ebgp prefix 0.0.0.0/0 or-longer community 65535:666 set nexthop 192.0.2.66",
-                 "max-prefix 20\n", "198.18.70.0/24 source-as 64510"):
+                 "max-prefix 20\n", "rtr 127.0.0.1 {\n  descr \"StayRTR\"\n  port 8282\n}"):
         assert rule in conf, rule
     # only alpha may blackhole
     assert "match from 192.0.2.3 community 65535:666" not in conf
