@@ -171,3 +171,48 @@ def test_checkers_reject_broken_configs(lab_host, generated):
     rc, out = results["minimal/configs/alpha/frr.conf"]
     assert rc != 0 and "remote-az" in out, out
     assert results["minimal/configs/beta/bird.conf"][0] == 0
+
+
+# StayRTR in each image serves the ROA file rendered for the policy fixture's route servers, and
+# the rendered BIRD route-server config (all of it: sessions that never come up, the RTR client)
+# fills its ROA tables from it. Markers split the output: "@@@ metrics", "@@@ roa".
+RTR_SCRIPT = r"""
+mkdir -p $(dirname {roa_file}) && cp /gen/rpki.json {roa_file}
+(setsid {command} >/tmp/stayrtr.log 2>&1 </dev/null &)
+for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done
+echo "@@@ metrics"
+python3 -c "import urllib.request; print(urllib.request.urlopen('http://{metrics}/metrics').read().decode())"
+mkdir -p /run/bird && bird -c /gen/bird.conf
+for i in $(seq 100); do birdc show route table rpki4 | grep -q " AS" && birdc show route table rpki6 | grep -q " AS" && break; sleep 0.1; done
+echo "@@@ roa"
+birdc show route table rpki4; birdc show route table rpki6
+echo "@@@ log"
+cat /tmp/stayrtr.log
+"""
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_stayrtr_serves_the_rendered_roa_file_in_every_image(lab_host, tmp_path, variant):
+    import labctl.daemons.rtr as rtr
+    from labctl.daemons.bird import parse_roa_table
+
+    stack, bird = VARIANTS[variant]
+    plan = build_plan(restack(load(REPO / "tests" / "fixtures" / "policy" / "ix.yml"), stack, bird))
+    rs = next(n for n in plan.by_role("route_server") if n.daemon == bird)
+    files = render_lab(plan, "unused")
+    (tmp_path / "rpki.json").write_text(files[f"configs/{rs.name}/rpki.json"])
+    (tmp_path / "bird.conf").write_text(files[f"configs/{rs.name}/bird.conf"])
+    for path in [tmp_path, *tmp_path.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    image = lab_host if variant == "trixie" else ensure_node_image(variant)
+    script = RTR_SCRIPT.format(roa_file=rtr.ROA_FILE, command=rtr.COMMAND, port=rtr.PORT, metrics=rtr.METRICS)
+    proc = subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{tmp_path}:/gen:ro",
+                           "--entrypoint", "bash", image, "-c", script], capture_output=True, text=True, timeout=120)
+    out = proc.stdout
+    assert "@@@ roa" in out, (proc.returncode, out[-2000:], proc.stderr[-2000:])
+    metrics_text, rest = out.split("@@@ metrics", 1)[1].split("@@@ roa", 1)
+    roa_text, log = rest.split("@@@ log", 1)
+    want = rtr.vrps(files[f"configs/{rs.name}/rpki.json"])
+    assert want and {k: v for k, v in rtr.parse_metrics(metrics_text).items() if k != "serial"} == rtr.counts(want), \
+        (metrics_text, log)
+    assert parse_roa_table(roa_text) == want, (roa_text, log)

@@ -2,7 +2,7 @@
 accepted route RPKI-invalid on every route server, and back, without a session going down.
 
 The lab: the policy fixture's IX cut down to its two legitimate members, with a route server per
-daemon (BIRD 2, FRR, BIRD 3; OpenBGPD when its module speaks RTR). Each route server runs StayRTR
+daemon (BIRD 2, FRR, BIRD 3, OpenBGPD). Each route server runs StayRTR
 (labctl/daemons/rtr.py). alpha announces a prefix in each family that is inside its registered
 space and covered by no ROA (not-found: accepted). Each round pushes a ROA naming another origin
 for both prefixes (valid -> invalid: rejected with reason 14 on every route server, gone at beta)
@@ -57,7 +57,8 @@ def write_ix(dest: Path, roas_extra: bool) -> Path:
     data["ix"]["management"] = {"ipv4_subnet": SUBNET}
     data["route_servers"] = [{"name": "rs1", "daemon": "bird", "site": "lab"},
                              {"name": "rs2", "daemon": "frr", "site": "lab"},
-                             {"name": "rs3", "daemon": "bird3", "site": "lab"}]
+                             {"name": "rs3", "daemon": "bird3", "site": "lab"},
+                             {"name": "rs4", "daemon": "openbgpd", "site": "lab"}]
     data["members"] = [m for m in data["members"] if m["name"] in ("alpha", "beta")]
     roas = data["ix"]["policy"]["rpki"]["roas"]
     if roas_extra:
