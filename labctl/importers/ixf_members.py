@@ -441,7 +441,7 @@ class MemberCollector:
             return loc, f"AS{asn} is the IXP's route-server ASN"
         if asn in self.seen_asn:
             return loc, (f"AS{asn} is already imported from member_list[{self.seen_asn[asn]}]; the lab has one "
-                         "member per ASN (its connections there become that member's routers)")
+                         "member per ASN (to make these connections routers of that member, merge the two entries)")
         return None
 
     def _connection(self, i: int, j: int, conn: Connection | list[Problem], own: dict[Address, Loc]
