@@ -19,6 +19,7 @@ from labctl.daemons.bird import parse_roa_table as parse_bird_roas
 from labctl.daemons.bird import parse_routes as parse_bird_routes
 from labctl.daemons.frr import frr_injection
 from labctl.daemons.frr import parse_prefix as parse_frr_prefix
+from labctl.daemons.frr import parse_rpki_table as parse_frr_roas
 from labctl.daemons.frr import parse_table as parse_frr_table
 from labctl.daemons.records import Route
 from labctl.model.load import ModelErrors, load, load_text
@@ -295,6 +296,17 @@ def test_roa_file_is_rpki_client_json_with_every_roa(plan):
 def test_stayrtr_command_serves_the_file_on_the_rendered_port():
     assert f"-cache {rtr.ROA_FILE} " in rtr.COMMAND and f"-bind 127.0.0.1:{rtr.PORT} " in rtr.COMMAND
     assert "-checktime=false" in rtr.COMMAND  # the lab's ROA file has no build time to check
+
+
+@pytest.mark.parametrize("name", ["frr-10.3", "frr-8.4"])
+def test_parse_frr_rpki_table(name):
+    """`vtysh -c 'show rpki prefix-table'` after StayRTR served the policy fixture's ROA file
+    (captured in the trixie and bookworm images)."""
+    text = (OUTPUT / f"{name}-rpki-prefix-table.txt").read_text()
+    got = parse_frr_roas(text)
+    assert ("198.18.1.0/24", 24, 64496) in got and ("2001:db8:470::/48", 48, 64510) in got
+    assert len(got) == 5 == int(re.search(r"IPv4 Prefixes: (\d+)", text).group(1)) + int(
+        re.search(r"IPv6 Prefixes: (\d+)", text).group(1))
 
 
 @pytest.mark.parametrize("name", ["bird-2.17", "bird-3.1", "bird-2.0"])
