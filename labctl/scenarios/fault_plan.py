@@ -246,8 +246,24 @@ def upgraded_plan(plan: Plan, step: UpgradeStep) -> Plan:
     return build_plan(model)
 
 
+def _upgrade_target(plan: Plan, sc: Scenario) -> str:
+    """auto: the first route server that labctl's default path can upgrade (any, with an `upgrade:`
+    key), else the first (whose error then says why)."""
+    servers = plan.model.route_servers
+    if sc.upgrade is None or (sc.upgrade.daemon is None and sc.upgrade.stack is None):
+        for rs in servers:
+            node = plan.nodes[rs.name]
+            if stacks.upgrade_path(node.daemon, stacks.NODE_IMAGES[node.image].stack):
+                return rs.name
+    return servers[0].name
+
+
 def _plan_upgrade(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> FaultPlan:
-    target = plan.model.route_servers[0].name if sc.target == "auto" else sc.target
+    servers = plan.model.route_servers
+    if len(servers) < 2:
+        raise ValueError("the IX has one route server: a rolling upgrade replaces one while another carries the IX; "
+                         "fix: add a second route server under 'route_servers'")
+    target = _upgrade_target(plan, sc) if sc.target == "auto" else sc.target
     if target not in plan.nodes:
         raise ValueError(f"no node '{target}' (routers: "
                          f"{', '.join(n.name for n in plan.nodes.values() if n.role != 'switch')})")

@@ -93,3 +93,37 @@ def test_rs_upgrade_on_the_regional_ix(lab_host, examples, tmp_path):
     assert down.exit_code == 0 and leftovers(LAB, tmp_path / ".labctl" / LAB) == []
     host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     assert not re.findall(r"^\d+: up\d+eth\d+", host_links, re.M), host_links  # no parked veth left
+
+
+def test_frr_route_server_from_the_legacy_stack_to_today(lab_host, examples, tmp_path):
+    """The other default path: an FRR route server on the bookworm stack (FRR 8.4) replaced by
+    trixie's (FRR 10.3), on the minimal IX with a second route server added to carry it meanwhile;
+    the scenario is a user's file naming only its target."""
+    def two_route_servers(data):
+        data["route_servers"].append({"name": "rs2", "daemon": "frr", "site": "lab", "stack": "bookworm"})
+
+    lab = "t-upg2"
+    ix = copy_example(examples["minimal"], tmp_path, lab, "172.30.238.0/24", edit=two_route_servers)
+    scenario = tmp_path / "frr-upgrade.yml"
+    scenario.write_text("name: frr-upgrade\nfault: upgrade\ntarget: rs2\ndetection: notification\n")
+    results = tmp_path / "results.json"
+    try:
+        up = runner.invoke(app, ["up", "-f", str(ix)], catch_exceptions=False)
+        assert up.exit_code == 0, up.stdout[-2000:]
+        run = runner.invoke(app, ["test", str(scenario), "-f", str(ix), "--results", str(results)],
+                            catch_exceptions=False)
+        sc = json.loads(results.read_text())["scenarios"][0]
+        print(f"frr-upgrade: t_detect {sc['t_detect']} s, t_cp {sc['t_cp']} s, replacement "
+              f"{sc['upgrade']['replace_seconds']}, recovery cp {sc['recovery_cp']} s, scenario {sc['seconds']:.1f} s; "
+              + "; ".join(f"{c['name']}: {c['observed']}" for c in sc["checks"]))
+        failed = [c for c in sc["checks"] if c["status"] != "pass"]
+        assert run.exit_code == 0 and sc["passed"] and not failed, (failed, sc["error"], run.stdout[-3000:])
+        assert (sc["upgrade"]["from"], sc["upgrade"]["to"]) == ("FRR 8.4", "FRR 10.3")
+        assert sc["upgrade"]["running_after"].startswith("FRR 10.3")
+        assert sc["upgrade"]["running_at_end"].startswith("FRR 8.4")
+        out = subprocess.run(["docker", "exec", f"clab-{lab}-rs2", "vtysh", "-c", "show version"], capture_output=True,
+                             text=True, timeout=60).stdout
+        assert out.startswith("FRRouting 8.4"), out
+    finally:
+        down = runner.invoke(app, ["down", "-f", str(ix)], catch_exceptions=False)
+    assert down.exit_code == 0 and leftovers(lab, tmp_path / ".labctl" / lab) == []

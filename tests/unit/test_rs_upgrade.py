@@ -131,6 +131,29 @@ def test_named_upgrade_of_the_frr_route_server():
     assert (fp.action.upgrade.new_daemon, fp.after.nodes["rs2"].image) == ("frr", "trixie")
 
 
+def test_auto_target_is_the_first_route_server_with_an_upgrade_path():
+    # rs1 on today's FRR has nothing newer: auto picks rs2 (BIRD 2 -> BIRD 3)
+    swapped = build_plan(load_text(REGIONAL.read_text()
+                                   .replace("{name: rs1, daemon: bird, site: okayama}", "{name: rs1, daemon: frr, site: okayama}")
+                                   .replace("{name: rs2, daemon: frr, site: kurashiki}", "{name: rs2, daemon: bird, site: kurashiki}"),
+                                   "v.yml"))
+    fp = fplan.plan_fault(swapped, resolve(["rs-upgrade"])[0], False)
+    assert fp.label == "rs2 upgraded: BIRD 2.17 -> BIRD 3.1 (image trixie -> trixie-bird3)"
+    # with an explicit upgrade the first route server is the target
+    fp = fplan.plan_fault(swapped, Scenario(name="x", fault="upgrade", upgrade={"daemon": "bird3"}), False)
+    assert fp.action.node == "rs1" and fp.after.nodes["rs1"].daemon == "bird3"
+    # neither route server has a default path: the first one's error says why and how to fix it
+    with pytest.raises(ValueError, match="rs1 runs FRR 10.3.*no newer release"):
+        fplan.plan_fault(variant("{name: rs1, daemon: bird, site: okayama}", "{name: rs1, daemon: frr, site: okayama}"),
+                         resolve(["rs-upgrade"])[0], False)
+
+
+def test_one_route_server_cannot_be_upgraded_in_a_rolling_way():
+    single = build_plan(load(REPO / "topologies" / "minimal.yml"))
+    with pytest.raises(ValueError, match="one route server.*fix: add a second route server"):
+        fplan.plan_fault(single, resolve(["rs-upgrade"])[0], False)
+
+
 @pytest.mark.parametrize("sc, words", [
     (Scenario(name="x", fault="upgrade", target="rs2"), ["rs2 runs FRR 10.3", "no newer release", "upgrade: {daemon"]),
     (Scenario(name="x", fault="upgrade", upgrade={"daemon": "bird"}), ["rs1", "runs BIRD 2.17", "already", "fix"]),
