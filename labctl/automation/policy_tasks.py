@@ -42,6 +42,12 @@ def session_detail(task: Task, peers: dict[str, str]) -> Result:
     return Result(host=task.host, result=out)
 
 
+def wake_sessions(task: Task) -> Result:
+    """Sessions waiting out a daemon's back-off after the scenario reset them: restarted now."""
+    node_daemon(task).wake_sessions(node_shell(task))
+    return Result(host=task.host, result="woken")
+
+
 def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
     """Re-open sessions a max-prefix action shut. peers: peer address -> peer node name."""
     sh, daemon = node_shell(task), node_daemon(task)
@@ -68,7 +74,7 @@ def resources(task: Task) -> Result:
         # a daemon may run several processes of one name (OpenBGPD: parent, session, RDE, RTR): summed
         p = procs.setdefault(name, {"rss_kb": 0, "cpu_seconds": 0.0, "count": 0})
         p["rss_kb"] += int(parts[3]) * page // 1024
-        p["cpu_seconds"] += (int(parts[1]) + int(parts[2])) / tick
+        p["cpu_seconds"] = round(p["cpu_seconds"] + (int(parts[1]) + int(parts[2])) / tick, 2)
         p["count"] += 1
     return Result(host=task.host, result={
         "rss_kb": sum(p["rss_kb"] for p in procs.values()),

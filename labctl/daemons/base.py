@@ -180,4 +180,9 @@ class Daemon:
         """Bring back a session a max-prefix action shut."""
         raise NotImplementedError
 
+    def wake_sessions(self, sh: NodeShell) -> None:
+        """Restart now the sessions that wait out the daemon's own back-off after errors (OpenBGPD's
+        idle-hold timer: 30 s, doubling with each error), for the policy scenario, whose injections
+        reset sessions on purpose. Nothing by default."""
+
 

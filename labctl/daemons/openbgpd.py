@@ -264,19 +264,27 @@ class OpenBgpd(Daemon):
         if rc != 0:
             raise NodeCommandFailed(f"{sh.node}: OpenBGPD rejected the scenario config: {out.strip()[-600:]}")
         rc, out = sh.run(f"cp {CONF} {CONF}.labctl-keep && cp {INJECT} {CONF} && bgpctl reload 2>&1; rc=$?; "
-                         f"mv {CONF}.labctl-keep {CONF}; exit $rc", check=False, timeout=60)
+                         f"mv {CONF}.labctl-keep {CONF}; test $rc -eq 0", check=False, timeout=60)
         if rc != 0 or "request processed" not in out:
             raise NodeCommandFailed(f"{sh.node}: bgpctl reload of the scenario config failed: {out.strip()[-300:]}")
 
     def restore(self, sh: NodeShell) -> None:
+        """Reload the config on disk; sessions the injection cost (a route server's max-prefix) are
+        started: OpenBGPD would otherwise wait out its idle-hold timer (30 s, doubling) first."""
         sh.run(f"test -f {CONF}.labctl-keep && mv {CONF}.labctl-keep {CONF}; true")
         _reload(sh)
         sh.run(f"rm -f {INJECT}", check=False)
+        _wake_idle(sh)
 
     def session_detail(self, sh: NodeShell, key: str, address: str) -> dict:
         return parse_neighbor_detail(sh.capture(f"bgpctl -j show neighbor {shlex.quote(address)}"))
 
+    def wake_sessions(self, sh: NodeShell) -> None:
+        _wake_idle(sh)
+
     def reopen_session(self, sh: NodeShell, key: str, address: str) -> None:
+        """After a max-prefix shutdown the session stays Idle (no idle-hold timer, incoming
+        connections refused) until `up` starts it."""
         sh.run(f"bgpctl neighbor {shlex.quote(address)} up", check=False)
 
 
@@ -314,6 +322,13 @@ def _start(sh: NodeShell) -> None:
     if sh.run("bgpctl show summary >/dev/null 2>&1", check=False)[0] != 0:
         log = sh.run(f"tail -5 {LOG}", check=False)[1]
         raise NodeCommandFailed(f"{sh.node}: bgpd did not start: {log.strip()[-400:]}")
+
+
+def _wake_idle(sh: NodeShell) -> None:
+    """`bgpctl neighbor X up` of every session in Idle: it starts at once, its idle-hold back-off reset."""
+    for session in parse_neighbors(sh.run("bgpctl -j show neighbor", check=False)[1]):
+        if session.state == "Idle":
+            sh.run(f"bgpctl neighbor {shlex.quote(session.peer_address)} up", check=False)
 
 
 def _reload(sh: NodeShell) -> None:

@@ -181,3 +181,62 @@ def test_policy_scenario_on_bird3(lab_host, tmp_path):
     finally:
         labmod.down(ix)
     assert leftovers("p-bird3", tmp_path / ".labctl" / "p-bird3") == []
+
+
+@pytest.mark.slow
+def test_policy_scenario_on_openbgpd_and_bird3(lab_host, tmp_path):
+    """The whole policy scenario against an OpenBGPD 8.8 route server next to a BIRD 3.1 one, with
+    an OpenBGPD member (beta) among the attackers: every case OpenBGPD can be given must pass on
+    both route servers in both families. An OpenBGPD member cannot originate other ASNs, so the
+    cases that need them go to the FRR and BIRD attackers."""
+    def openbgpd(data):
+        data["route_servers"][0]["daemon"] = "openbgpd"
+        data["route_servers"][1]["daemon"] = "bird3"
+        next(m for m in data["members"] if m["name"] == "beta")["daemon"] = "openbgpd"
+    ix = copy_fixture(tmp_path, "p-obgpd", "172.30.247.0/24", openbgpd)
+    started = time.monotonic()
+    try:
+        up = labmod.up(ix)
+        assert up.ok, (up.failed_nodes, up.convergence.down_sessions, up.convergence.missing_routes)
+        lab = labmod.open_lab(ix)
+        assert (lab.plan.nodes["rs1"].daemon, lab.plan.nodes["rs2"].image) == ("openbgpd", "trixie-bird3")
+        result = run_policy_scenario(lab, progress=lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}"))
+        out = Path(os.environ.get("LABCTL_ARTIFACTS", tmp_path)) / "policy-result-openbgpd.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.as_dict(), indent=1, default=str))
+        print(f"policy scenario: {result.seconds} s, {len(result.cases)} cases, phases {result.phases}")
+        print("route servers:", json.dumps(result.resources, indent=1))
+        assert not result.error, result.error
+        assert result.skipped == [], result.skipped
+        assert result.flooder == "beta", "the OpenBGPD member floods"
+        for daemon in ("openbgpd", "bird3"):
+            for afi in ("ipv4", "ipv6"):
+                rows = [c for c in result.cases if c.daemon == daemon and c.afi == afi]
+                assert {c.case for c in rows if c.kind == "hostile"} == set(HOSTILE_CASES), (daemon, afi)
+                assert {c.case for c in rows if c.kind == "steering"} == set(STEERING_CASES), (daemon, afi)
+                assert {c.member for c in rows if c.kind == "legitimate"} == {"alpha", "beta", "mallory", "trudy"}
+                assert [c.case for c in rows if c.kind == "max-prefix"] == ["max-prefix-shutdown"]
+        failed = [c for c in result.cases if not c.ok]
+        assert not failed, "\n" + table(failed)
+        assert result.ok
+
+        # again with the OpenBGPD member as the only attacker: its injected `network` statements
+        # (prepend-self, third-party next hop, communities) carry every case it can originate
+        alone = run_policy_scenario(lab, attackers=["beta"], flood=False)
+        print(f"beta alone: {alone.seconds} s, {len(alone.cases)} cases")
+        assert not alone.error, alone.error
+        assert alone.attackers == ["beta"]
+        assert sorted((s.case, s.afi) for s in alone.skipped) == sorted(
+            (case, afi) for case in ("first-as", "transit-leak", "reserved-asn") for afi in ("ipv4", "ipv6"))
+        failed = [c for c in alone.cases if not c.ok]
+        assert not failed, "\n" + table(failed)
+        assert len([c for c in alone.cases if c.kind == "hostile"]) == 2 * 2 * (len(HOSTILE_CASES) - 3)
+
+        res = runner.invoke(app, ["status", str(ix), "--json"])
+        holes = [(v, o, afi) for v, row in json.loads(res.stdout)["matrix"].items() for o, cells in row.items()
+                 for afi, seen in cells.items() if seen is False]
+        assert res.exit_code == 0 and holes == [], holes
+    finally:
+        labmod.down(ix)
+    assert leftovers("p-obgpd", tmp_path / ".labctl" / "p-obgpd") == []
+    print(f"test run time incl. up and down: {time.monotonic() - started:.1f} s")

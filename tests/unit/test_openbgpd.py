@@ -231,3 +231,47 @@ def test_golden_folder_holds_only_rendered_nodes():
             if p.name not in ("rs1", "beta"):
                 shutil.rmtree(p)
     assert sorted(p.name for p in GOLDEN.iterdir()) == ["beta", "rs1"]
+
+
+# ---------------------------------------------------------------- captured on a live lab (lab/ README)
+
+def test_route_server_rib_tags_exactly_the_reasons_the_policy_gives():
+    """rs1 (OpenBGPD) of the policy IX while beta (OpenBGPD) and alpha (FRR) announced their cases:
+    every hostile route is in its RIB with the reasons RsPolicy.evaluate gives, LOCAL_PREF 0."""
+    plan = plan_of(policy_ix())
+    spec = build_spec(plan, attackers=["beta"], steerer="alpha")
+    routes = openbgpd.parse_rib(text("lab/rs-show-rib-detail.json"))
+    by_prefix = {(r.prefix, r.peer_name): r for r in routes}
+    hostile = [a for a in spec.announcements if a.hostile]
+    assert len(hostile) == 14
+    for a in hostile:
+        route = by_prefix[(a.prefix, a.member)]
+        assert route.reasons(64511) == sorted(a.expected_reasons), a
+        assert route.local_pref == 0
+    accepted = [r for r in routes if not r.rejected(64511)]
+    assert accepted and all(r.local_pref in (100, 0) for r in accepted)
+    gshut = next(r for r in accepted if (65535, 0) in r.communities)
+    assert gshut.local_pref == 0 and gshut.peer_name == "alpha"
+
+
+def test_member_receives_steered_and_blackholed_routes_as_the_policy_says():
+    routes = openbgpd.parse_rib(text("lab/member-show-rib-detail.json"))
+    bh = next(r for r in routes if r.prefix == "198.18.1.0/32")
+    assert bh.next_hop == "192.0.2.66" and (65535, 65281) in bh.communities and (65535, 666) in bh.communities
+    assert all(g != 64511 for r in routes for g, _, _ in r.large), "control communities leaked to a member"
+    # the steering communities name trudy, not beta: beta gets those routes unchanged, from both route servers
+    plan = plan_of(policy_ix())
+    steered = {a.case: a for a in build_spec(plan, attackers=["beta"], steerer="alpha").announcements if a.target}
+    assert {a.target for a in steered.values()} == {"trudy"}
+    for case in ("prepend-to", "do-not-announce-to"):
+        got = [r for r in routes if r.prefix == steered[case].prefix]
+        assert sorted(r.peer_name for r in got) == ["rs1", "rs2"] and all(r.as_path == [64496] for r in got), case
+    kernel = text("lab/member-ip-route.txt")
+    assert "198.18.1.0/24 via 192.0.2.3 dev eth1" in kernel  # fib-update yes: learned routes in the kernel
+
+
+def test_max_prefix_shutdown_as_the_route_server_reports_it():
+    detail = openbgpd.parse_neighbor_detail(text("lab/rs-show-neighbor-max-prefix.json"))
+    assert detail["state"] == "Idle" and "max-prefix" in detail["reason"] and detail["resets"] >= 1
+    changes = openbgpd.parse_log(text("lab/rs-log-max-prefix.txt"))
+    assert [c.up for c in changes][-1] is False and changes[-1].peer == "192.0.2.4"

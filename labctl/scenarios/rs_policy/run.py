@@ -9,7 +9,8 @@ from typing import Callable
 
 from labctl import daemons
 from labctl.automation import fleet
-from labctl.automation.policy_tasks import clear_sessions, collect_routes, inject, resources, restore, session_detail
+from labctl.automation.policy_tasks import (clear_sessions, collect_routes, inject, resources, restore, session_detail,
+                                            wake_sessions)
 from labctl.errors import LabctlError
 from labctl.lifecycle import Convergence, Lab, convergence_timeout, wait_converged
 from labctl.plan import Plan
@@ -46,8 +47,22 @@ def _cpu_percent(a: dict, b: dict) -> float:
     return round(100 * (b["cpu_seconds"] - a["cpu_seconds"]) / wall, 1) if wall > 0 else 0.0
 
 
+WAKE_EVERY = 10.0  # seconds between wake-ups of sessions the scenario's resets left in a daemon's back-off
+
+
+def _converge(lab: Lab, nr, timeout: float) -> Convergence:
+    """wait_converged, waking sessions the scenario's resets left in a daemon's back-off (OpenBGPD's
+    idle-hold) every WAKE_EVERY seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conv = wait_converged(lab, nr, max(0.0, min(WAKE_EVERY, deadline - time.monotonic())))
+        if conv.converged or time.monotonic() >= deadline:
+            return conv
+        _run(nr, wake_sessions, "routers")
+
+
 def _converged_or_fail(lab: Lab, nr, timeout: float, when: str) -> None:
-    conv: Convergence = wait_converged(lab, nr, timeout)
+    conv = _converge(lab, nr, timeout)
     if not conv.converged:
         raise LabctlError(f"the lab is not converged {when}: " + "; ".join(
             [str(s) for s in conv.down_sessions[:5]] + [f"{m} lacks {len(v)} routes" for m, v in conv.missing_routes.items()]))
@@ -115,10 +130,14 @@ def _phases(lab: Lab, nr, spec: Spec, timeout: float, injected: list[str], resul
 
     progress("policy: observing route servers and members")
     deadline = time.monotonic() + timeout
+    woken = time.monotonic()
     while True:
         cases = evaluate(plan, spec, View(plan, _run(nr, collect_routes, "routers")))
         if all(c.ok for c in cases) or time.monotonic() > deadline:
             break
+        if time.monotonic() - woken > WAKE_EVERY:
+            _run(nr, wake_sessions, "routers")
+            woken = time.monotonic()
         time.sleep(1.0)
     result.cases = cases
     phase("observe")
@@ -228,7 +247,7 @@ def _unflood(lab: Lab, nr, flooder: str, peers: dict[str, str], injected: list[s
     _run(nr, restore, nodes=[flooder])
     injected.remove(flooder)
     _run(nr, clear_sessions, "route_servers", peers=peers)
-    if not wait_converged(lab, nr, timeout).converged:
+    if not _converge(lab, nr, timeout).converged:
         for r in rows:
             r.ok = False
             r.observed += "; the lab did not converge after the flood was removed"
