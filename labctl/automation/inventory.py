@@ -17,6 +17,7 @@ from labctl.runtime.clab import NodeState
 
 DEFAULT_WORKERS = 16
 PROMPT_PATTERN = r"^labctl:[\w.-]+# ?$"
+TRANSPORT_TIMEOUT = 1200  # s; above every per-command timeout labctl passes (the longest: 960 s)
 
 
 
@@ -46,7 +47,11 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
                 "auth_strict_key": False,
                 "transport": "system",
                 "timeout_socket": 15,
-                "timeout_transport": 30,
+                # scrapli's transport timeout bounds each read of the pty: a command silent for
+                # longer (an FRR 8.4 route server loading its policy for minutes) timed out there
+                # and scrapli closed the connection. Each command is bounded by timeout_ops (60 s,
+                # or the command's own timeout); the transport only guards above the longest of those.
+                "timeout_transport": TRANSPORT_TIMEOUT,
                 "timeout_ops": 60,
                 "ssh_config_file": False,
                 # The node image sets this prompt (images/node/Dockerfile). scrapli's generic

@@ -19,6 +19,14 @@ SESSION_READY = "_labctl_session_ready"  # connection state, kept on the connect
 def node_shell(task: Task) -> shell.NodeShell:
     """The node's SSH session (opened once per Nornir run, prepared for plain line input)."""
     conn = task.host.get_connection("scrapli", task.nornir.config)
+    if not conn.isalive():
+        # scrapli closes a connection whose command timed out; Nornir keeps handing out that closed
+        # object ("connection not opened") for the rest of the run: open a new one instead
+        try:
+            task.host.close_connection("scrapli")
+        except Exception:  # noqa: BLE001 - already closed; only forget it
+            task.host.connections.pop("scrapli", None)
+        conn = task.host.get_connection("scrapli", task.nornir.config)
     if not getattr(conn, SESSION_READY, False):
         shell.prepare_session(conn)
         setattr(conn, SESSION_READY, True)

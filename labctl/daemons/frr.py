@@ -166,7 +166,7 @@ class Frr(Daemon):
     log_path = "/var/log/frr/frr.log"
     cli = ("vtysh",)
     cli_command = ("vtysh", "-c")
-    processes = "bgpd|zebra|staticd|watchfrr|bfdd"
+    processes = "bgpd|zebra|staticd|watchfrr|bfdd|mgmtd"  # mgmtd: FRR 10 (not in 8.4)
     version_command = "vtysh -c 'show version'"
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
