@@ -2,18 +2,22 @@
 """Wall time of `labctl up` by phase next to a bare `containerlab deploy` of the same topology.
 
 Usage: sudo .venv/bin/python bench/bench_up.py [--ix topologies/regional-ix.yml] [--repeats 3]
+                                               [--stacks trixie,bookworm]
 
-Copies the IX file to a temporary folder as lab `b-up` on management subnet 172.30.230.0/24
-(so it cannot collide with other labs), generates the containerlab topology once with
-`labctl generate --image <node image>` (plus the ssh/authorized_keys bind file), then per
-repeat: `containerlab deploy -t` (bare), `containerlab destroy -t --cleanup`, `labctl up --json`
-(phases from its JSON), `labctl down`. Prints median and min, writes bench/results/up.json.
-Needs root, Docker, containerlab and the node image (`labctl host setup`).
+Copies the IX file to a temporary folder as lab `b-up` (`b-up-<stack>` with --stacks, the IX's
+`ix.stack` set to that stack) on management subnet 172.30.230.0/24 (so it cannot collide with
+other labs), builds the node images it needs when missing, generates the containerlab topology
+once with `labctl generate` (plus the ssh/authorized_keys bind file), then per repeat and stack
+(stacks alternate within a repeat), holding /tmp/labctl-lab.lock for that repeat only:
+`containerlab deploy -t` (bare), `containerlab destroy -t --cleanup`, `labctl up --json` (phases
+from its JSON), `labctl down`. Prints median and min per stack, writes bench/results/up.json
+(up-stacks.json with --stacks). Needs root, Docker and containerlab (`labctl host setup`).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import subprocess
 import sys
 import tempfile
@@ -22,9 +26,84 @@ from pathlib import Path
 from benchlib import (REPO, ensure_down, labctl, lo, loadavg, med, now, rewrite_ix, run, table,
                       write_result)
 
-from labctl.runtime.images import node_image_tag
+from labctl.daemons.stacks import STACKS
+from labctl.model.load import load_text
+from labctl.plan import build_plan
+from labctl.runtime.images import ensure_node_image
+
+LAB_LOCK = "/tmp/labctl-lab.lock"  # one lab at a time on a shared host: held per repeat
 
 PHASES = ["generate", "images", "deploy", "configure", "converge"]
+
+
+def prepare(args, stack: str | None, tmp: Path) -> dict:
+    """The IX as lab `<lab>[-<stack>]` on `stack` (None: as the file says), its topology generated
+    with each node's stack image (built when missing), and the ssh bind file containerlab needs."""
+    lab = f"{args.lab}-{stack}" if stack else args.lab
+    work = tmp / (stack or "ix")
+    work.mkdir()
+    ix = work / "ix.yml"
+
+    def edit(doc: dict) -> None:
+        if stack:
+            doc["ix"]["stack"] = stack
+
+    rewrite_ix(args.ix, ix, lab, args.subnet, edit)
+    plan = build_plan(load_text(ix.read_text(), str(ix)))
+    images = {key: ensure_node_image(key) for key in sorted({plan.default_image, *plan.image_keys})}
+    gen = work / "gen"
+    labctl("generate", str(ix), "-o", str(gen))
+    topo = gen / f"{lab}.clab.yml"
+    if not topo.exists():
+        raise SystemExit(f"generate did not write {topo}")
+    (gen / "ssh").mkdir(exist_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "bench_key")], check=True)
+    (gen / "ssh" / "authorized_keys").write_text((work / "bench_key.pub").read_text())
+    nodes = sum(1 for p in (gen / "configs").iterdir() if p.is_dir())
+    return {"stack": stack or plan.model.ix.stack, "lab": lab, "ix": ix, "topo": topo, "nodes": nodes, "images": images}
+
+
+def one_repeat(target: dict, i: int) -> dict:
+    """Bare containerlab deploy + destroy, then labctl up + down, all under the lab lock."""
+    ix, topo = str(target["ix"]), str(target["topo"])
+    entry: dict = {"repeat": i + 1, "stack": target["stack"]}
+    with open(LAB_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entry["start"], entry["load_before"] = now(), loadavg()
+        proc, wall = run(["containerlab", "deploy", "-t", topo, "--log-level", "warn"], timeout=1800)
+        entry["bare_deploy"] = round(wall, 2) if proc.returncode == 0 else None
+        entry["bare_deploy_rc"] = proc.returncode
+        if proc.returncode:
+            entry["bare_deploy_error"] = proc.stderr[-1500:]
+        proc, wall = run(["containerlab", "destroy", "-t", topo, "--cleanup", "--log-level", "warn"], timeout=900)
+        entry["bare_destroy"] = round(wall, 2)
+        entry["load_before_up"] = loadavg()
+        try:
+            proc, wall, data = labctl("up", ix, "--json", timeout=3600)
+            entry["up_wall"] = round(wall, 2)
+            entry["up_rc"] = proc.returncode
+            entry["up_ok"] = bool(data and data.get("ok"))
+            entry["phases"] = (data or {}).get("phases", {})
+            entry["converge_seconds"] = (data or {}).get("convergence", {}).get("seconds")
+            if not entry["up_ok"]:
+                entry["up_error"] = (proc.stderr or proc.stdout)[-2000:]
+        finally:
+            _, wall, _ = labctl("down", ix, "--json", timeout=900)
+            entry["down_wall"] = round(wall, 2)
+            ensure_down(target["lab"])
+    return entry
+
+
+def summarise(runs: list[dict]) -> tuple[dict, list[list]]:
+    rows, summary = [], {}
+    steps = [("bare_deploy", "containerlab deploy (bare)"), ("bare_destroy", "containerlab destroy (bare)")]
+    steps += [(f"up.{p}", f"labctl up: {p}") for p in PHASES]
+    steps += [("up_wall", "labctl up (total wall, incl. CLI start)"), ("down_wall", "labctl down")]
+    for key, label in steps:
+        vals = [r["phases"].get(key[3:]) if key.startswith("up.") else r.get(key) for r in runs]
+        summary[key] = {"median": med(vals), "min": lo(vals)}
+        rows.append([label, med(vals), lo(vals)])
+    return summary, rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,74 +112,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--lab", default="b-up")
     ap.add_argument("--subnet", default="172.30.230.0/24")
+    ap.add_argument("--stacks", help="comma-separated stacks (e.g. trixie,bookworm), measured alternately in one run")
+    ap.add_argument("--results", help="bench/results/<name>.json [up, or up-stacks with --stacks]")
     args = ap.parse_args(argv)
+    stack_names = args.stacks.split(",") if args.stacks else [None]
+    unknown = [s for s in stack_names if s and s not in STACKS]
+    if unknown:
+        ap.error(f"unknown stack {', '.join(unknown)}; known: {', '.join(STACKS)}")
 
-    image = node_image_tag()
-    runs = []
+    runs: list[dict] = []
+    started = now()
     with tempfile.TemporaryDirectory(prefix="bench-up-") as tmp:
-        tmp = Path(tmp)
-        ix = tmp / "ix.yml"
-        rewrite_ix(args.ix, ix, args.lab, args.subnet)
-        gen = tmp / "gen"
-        labctl("generate", str(ix), "-o", str(gen), "--image", image)
-        topo = gen / f"{args.lab}.clab.yml"
-        if not topo.exists():
-            print(f"generate did not write {topo}", file=sys.stderr)
-            return 1
-        (gen / "ssh").mkdir(exist_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / "bench_key")], check=True)
-        (gen / "ssh" / "authorized_keys").write_text((tmp / "bench_key.pub").read_text())
-        nodes = sum(1 for p in (gen / "configs").iterdir() if p.is_dir())
-        print(f"lab {args.lab}: {nodes} nodes, image {image}", flush=True)
-        try:
-            for i in range(args.repeats):
-                entry: dict = {"repeat": i + 1, "load_before": loadavg()}
-                proc, wall = run(["containerlab", "deploy", "-t", str(topo), "--log-level", "warn"], timeout=1800)
-                entry["bare_deploy"] = round(wall, 2) if proc.returncode == 0 else None
-                entry["bare_deploy_rc"] = proc.returncode
-                if proc.returncode:
-                    entry["bare_deploy_error"] = proc.stderr[-1500:]
-                proc, wall = run(["containerlab", "destroy", "-t", str(topo), "--cleanup", "--log-level", "warn"],
-                                 timeout=900)
-                entry["bare_destroy"] = round(wall, 2)
-                entry["load_before_up"] = loadavg()
-                proc, wall, data = labctl("up", str(ix), "--json", timeout=3600)
-                entry["up_wall"] = round(wall, 2)
-                entry["up_rc"] = proc.returncode
-                entry["up_ok"] = bool(data and data.get("ok"))
-                entry["phases"] = (data or {}).get("phases", {})
-                entry["converge_seconds"] = (data or {}).get("convergence", {}).get("seconds")
-                if not entry["up_ok"]:
-                    entry["up_error"] = (proc.stderr or proc.stdout)[-2000:]
-                _, wall, _ = labctl("down", str(ix), "--json", timeout=900)
-                entry["down_wall"] = round(wall, 2)
+        targets = [prepare(args, s, Path(tmp)) for s in stack_names]
+        for t in targets:
+            print(f"lab {t['lab']}: stack {t['stack']}, {t['nodes']} nodes, images {t['images']}", flush=True)
+        for i in range(args.repeats):
+            for t in targets:  # alternate the stacks, so both see the same host noise
+                entry = one_repeat(t, i)
                 runs.append(entry)
-                print(f"repeat {i + 1}: bare deploy {entry['bare_deploy']}s, labctl up {entry['up_wall']}s "
-                      f"(ok={entry['up_ok']}) {entry['phases']}, down {entry['down_wall']}s", flush=True)
-        finally:
-            run(["containerlab", "destroy", "-t", str(topo), "--cleanup"], timeout=900)
-            labctl("down", str(ix), "--json", timeout=900)
-            ensure_down(args.lab)
+                print(f"repeat {i + 1} {t['stack']}: bare deploy {entry['bare_deploy']}s, labctl up "
+                      f"{entry.get('up_wall')}s (ok={entry.get('up_ok')}) {entry.get('phases')}, "
+                      f"down {entry['down_wall']}s, load {entry['load_before'][0]}", flush=True)
 
-    rows = []
-    summary = {}
-    for key, label in [("bare_deploy", "containerlab deploy (bare)"), ("bare_destroy", "containerlab destroy (bare)")]:
-        vals = [r[key] for r in runs]
-        summary[key] = {"median": med(vals), "min": lo(vals)}
-        rows.append([label, med(vals), lo(vals)])
-    for phase in PHASES:
-        vals = [r["phases"].get(phase) for r in runs]
-        summary[f"up.{phase}"] = {"median": med(vals), "min": lo(vals)}
-        rows.append([f"labctl up: {phase}", med(vals), lo(vals)])
-    for key, label in [("up_wall", "labctl up (total wall, incl. CLI start)"), ("down_wall", "labctl down")]:
-        vals = [r[key] for r in runs]
-        summary[key] = {"median": med(vals), "min": lo(vals)}
-        rows.append([label, med(vals), lo(vals)])
-    print()
-    print(table(["step", "median s", "min s"], rows))
-    path = write_result("up", {"date": now(), "ix": str(args.ix.relative_to(REPO)) if args.ix.is_relative_to(REPO)
-                               else str(args.ix), "lab": args.lab, "nodes": nodes, "image": image,
-                               "repeats": args.repeats, "summary": summary, "runs": runs})
+    result = {"date": started, "end": now(), "ix": str(args.ix.relative_to(REPO)) if args.ix.is_relative_to(REPO)
+              else str(args.ix), "repeats": args.repeats, "stacks": {}, "runs": runs}
+    for t in targets:
+        summary, rows = summarise([r for r in runs if r["stack"] == t["stack"]])
+        result["stacks"][t["stack"]] = {"lab": t["lab"], "nodes": t["nodes"], "images": t["images"], "summary": summary}
+        print(f"\nstack {t['stack']} ({t['nodes']} nodes)")
+        print(table(["step", "median s", "min s"], rows))
+    if len(targets) > 1:
+        print("\n" + table(["step (median s)", *result["stacks"]],
+                           [[k, *(result["stacks"][s]["summary"][k]["median"] for s in result["stacks"])]
+                            for k in next(iter(result["stacks"].values()))["summary"]]))
+    path = write_result(args.results or ("up-stacks" if args.stacks else "up"), result)
     print(f"\nwrote {path}")
     return 0
 
