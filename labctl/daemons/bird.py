@@ -175,6 +175,7 @@ class Bird(Daemon):
     # route servers export the next-best path to a member the best one may not go to (path hiding)
     secondary_export = True
     hold_timer_floor = 0.75  # BIRD randomises its hold timer to 75-100 % of H (RFC 4271 jitter)
+    reconnect_backoff = 10.0  # `error wait time 1, 10` in the templates
     capabilities = {
         "transparency": ("yes", "`rs client`"),
         "first-as": ("yes", "`bgp_path.first`"),

@@ -165,6 +165,8 @@ class OpenBgpd(Daemon):
     cli_command = ("sh", "-c", "exec bgpctl $1", "bgpctl")  # one command string: "show rib detail"
     processes = "bgpd"  # parent, session engine, route decision engine, RTR engine
     supports_bfd = False
+    # idle-hold after a failed session: 30 s, doubled (to 60 s) when it fails again soon after; no setting
+    reconnect_backoff = 60.0
     # bgpctl does not say which release runs: the binary's, once the daemon answers (bgpd -V prints to stderr)
     version_command = "bgpctl show summary >/dev/null 2>&1 && bgpd -V 2>&1"
     can_originate_foreign_asns = False  # `network ... set prepend-self N` repeats its own ASN only

@@ -315,9 +315,11 @@ def detection_window(plan: Plan, detection: str, broken: list | None = None) -> 
 
 
 def recovery_limit(plan: Plan) -> float:
-    """A session comes back after the daemon's error wait (BIRD: up to 10 s) and a connect retry."""
+    """A session comes back after the daemons' own back-off (BIRD's error wait: up to 10 s; OpenBGPD's
+    idle-hold: up to 60 s) and a connect retry."""
     t = plan.model.ix.bgp
-    return 10 + 2 * t.connect_retry + t.hold + 0.2 * len(plan.nodes)
+    backoff = max([10.0] + [daemons.get(n.daemon).reconnect_backoff for n in plan.nodes.values() if n.role != "switch"])
+    return backoff + 2 * t.connect_retry + t.hold + 0.2 * len(plan.nodes)
 
 
 

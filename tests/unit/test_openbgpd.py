@@ -275,3 +275,11 @@ def test_max_prefix_shutdown_as_the_route_server_reports_it():
     assert detail["state"] == "Idle" and "max-prefix" in detail["reason"] and detail["resets"] >= 1
     changes = openbgpd.parse_log(text("lab/rs-log-max-prefix.txt"))
     assert [c.up for c in changes][-1] is False and changes[-1].peer == "192.0.2.4"
+
+
+def test_recovery_window_allows_openbgpds_idle_hold():
+    from labctl.scenarios.fault_plan import recovery_limit
+
+    bird_frr = build_plan(load_text((POLICY / "ix.yml").read_text(), str(POLICY / "ix.yml")))
+    with_openbgpd = plan_of(policy_ix())
+    assert recovery_limit(with_openbgpd) - recovery_limit(bird_frr) == pytest.approx(60 - 10)
