@@ -74,7 +74,7 @@ def _probes_table(r: ScenarioResult) -> list[str]:
     for p in r.probes:
         windows = ", ".join(f"{a:.2f}–{b:.2f}" for a, b in p["loss_windows"]) or "—"
         rows.append(f"<tr><td>{escape(p['from'])} → {escape(p['to'])}</td><td>{p['sent']}</td><td>{p['lost']}</td>"
-                    f"<td>{p['outage_ms']:.0f} ms</td><td>{windows}</td><td>{'yes' if p['asserted'] else 'no'}</td></tr>")
+                    f"<td>{p['outage_ms']:.0f} ms</td><td>{windows}</td><td>{p.get('kind') or ('yes' if p['asserted'] else 'no')}</td></tr>")
     return rows + ["</table>"]
 
 

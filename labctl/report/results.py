@@ -157,7 +157,7 @@ def to_markdown(lab: str, results: list[ScenarioResult], svg_dir: str = "") -> s
         if r.probes:
             lines += ["", "| probe | sent | lost | outage | loss windows (s after T0) | asserted |", "|---|---|---|---|---|---|"]
             lines += [f"| {p['from']} → {p['to']} | {p['sent']} | {p['lost']} | {p['outage_ms']:.0f} ms | "
-                      f"{', '.join(f'{a:.2f}–{b:.2f}' for a, b in p['loss_windows']) or '—'} | {'yes' if p['asserted'] else 'no'} |"
+                      f"{', '.join(f'{a:.2f}–{b:.2f}' for a, b in p['loss_windows']) or '—'} | {p.get('kind') or ('yes' if p['asserted'] else 'no')} |"
                       for p in r.probes]
         if svg_dir:
             lines += ["", f"![timeline of {r.name}]({svg_dir}/{r.name}.svg)"]

@@ -35,6 +35,8 @@ def apply_fault(lab: Lab, a: FaultAction) -> float:
     name = lab.plan.lab
     if a.kind == "link":
         return faults.set_link(name, a.node, a.port, False)
+    if a.kind == "links":
+        return faults.set_links(name, a.node, list(a.ports), False)
     if a.kind == "impair":
         imp = a.impair
         return faults.impair(name, a.node, a.port, imp.loss_percent, imp.rate_mbit, imp.delay_ms, a.netem)
@@ -48,6 +50,8 @@ def remove_fault(lab: Lab, a: FaultAction) -> float:
     name = lab.plan.lab
     if a.kind == "link":
         return faults.set_link(name, a.node, a.port, True)
+    if a.kind == "links":
+        return faults.set_links(name, a.node, list(a.ports), True)
     if a.kind == "impair":  # back to the trunk's own attributes from the IX model
         t = time.time()
         apply_trunk_attributes(lab, only=a.trunk)
@@ -201,8 +205,8 @@ def _upgrade_summary(fp: FaultPlan, run: UpgradeRun) -> dict:
 def _probes_by_node(lab: Lab, fp: FaultPlan) -> dict[str, list[tuple[str, str, str, bool]]]:
     """source node -> (source address, target address, target member, loss must be zero)."""
     out: dict[str, list[tuple[str, str, str, bool]]] = {}
-    for src, dst, strict in fp.probes:
-        out.setdefault(src, []).append((probe_address(lab.plan, src), probe_address(lab.plan, dst), dst, strict))
+    for src, dst, kind in fp.probes:
+        out.setdefault(src, []).append((probe_address(lab.plan, src), probe_address(lab.plan, dst), dst, kind))
     return out
 
 
@@ -240,13 +244,14 @@ def _collect(lab: Lab, nr, offsets: dict[str, int], probes: dict[str, list], obs
     collected, errors = fleet.run(nr, lambda task: collect_observers(
         task, offsets[task.host.name], len(probes.get(task.host.name, []))), "routers")
     obs.observer_errors = errors
-    results: list[tuple[ProbeResult, bool]] = []
+    events: list[Event] = []
+    results: list[tuple[ProbeResult, str]] = []
     for node, data in sorted(collected.items()):
         events += parse_daemon_log(node, plan.nodes[node].daemon, data["daemon_log"], peer_names(plan, node))
         events += parse_route_monitor(node, data["route_log"])
-        for (_, _, dst, strict), raw in zip(probes.get(node, []), data["probes"]):
+        for (_, _, dst, kind), raw in zip(probes.get(node, []), data["probes"]):
             results.append((parse_fping(node, dst, float(raw["start"] or 0), raw["out"], raw["err"], PROBE_INTERVAL),
-                            strict))
+                            kind))
     obs.events, obs.probes = sorted(events, key=lambda e: e.t), results
 
 

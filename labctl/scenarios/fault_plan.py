@@ -11,7 +11,7 @@ from typing import Literal
 
 from labctl import daemons
 from labctl.daemons import stacks
-from labctl.model.checks import check_model, format_path
+from labctl.model.checks import check_model, format_path, switch_name
 from labctl.model.graph import Components
 from labctl.plan import Plan, build_plan
 from labctl.plan import build
@@ -24,13 +24,19 @@ SLACK_AFTER = 1.0  # ... and after it closes (process scheduling on a loaded 2-c
 PROPAGATION = 2.0  # route server -> member propagation allowed on top of detection
 
 
+# What a probe asserts: no loss at all; that the target's prefix answers again through another router
+# of its member before the fault ends; or nothing (the outage a lost member's customers see).
+ProbeKind = Literal["zero-loss", "rerouted", "observed"]
+
+
 @dataclass(frozen=True)
 class FaultAction:
     """What the engine does to the lab (labctl.runtime.faults) to apply and remove a fault."""
 
-    kind: Literal["link", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade"]
+    kind: Literal["link", "links", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade"]
     node: str  # the node acted on: a site switch for a port or a trunk, else the target
     port: str = ""
+    ports: tuple[str, ...] = ()  # "links": every port of a site switch
     daemon: str = ""
     impair: Impairment | None = None
     netem: bool = False
@@ -66,7 +72,7 @@ class FaultPlan:
     action: FaultAction
     target_nodes: set[str]
     during: dict[str, set[str]]  # member -> prefixes it must hold while the fault lasts
-    probes: list[tuple[str, str, bool]]  # (source member, target member, loss must be zero)
+    probes: list[tuple[str, str, ProbeKind]]  # (source router, target router, what is asserted)
     impair_note: str = ""
     broken: list[Session] = field(default_factory=list)  # planned sessions the fault cuts
     after: Plan | None = None  # fault `upgrade`: the plan with the node on its new daemon and stack
@@ -114,11 +120,94 @@ def choose_probes(plan: Plan, before: dict[str, set[str]], during: dict[str, set
     for _, x, y in candidates:
         if x in used or y in used:
             continue
-        chosen.append((x, y, True))
+        chosen.append((x, y, "zero-loss"))
         used |= {x, y}
         if len(chosen) == limit:
             break
     return chosen
+
+
+def routers_of_members(plan: Plan, names: set[str]) -> set[str]:
+    """Every router of the members that the named routers belong to: traffic to a member that loses
+    one router moves to another, so none of them makes a zero-loss probe pair."""
+    members = {plan.nodes[n].member for n in names if plan.nodes[n].role == "member"}
+    return {n.name for n in plan.by_role("member") if n.member in members} | set(names)
+
+
+def _lost_member_probes(plan: Plan, dead: set[str], probes: list) -> list[tuple[str, str, ProbeKind]]:
+    """Towards each member that lost routers: through a surviving router of it ("rerouted"), or,
+    when none is left, the outage its customers see ("observed")."""
+    source = next((x for x, _, _ in probes), None)
+    if source is None:
+        return []
+    out: list[tuple[str, str, ProbeKind]] = []
+    for member in sorted({plan.nodes[n].member for n in dead if plan.nodes[n].role == "member"}):
+        routers = [n.name for n in plan.by_role("member") if n.member == member]
+        alive = [r for r in routers if r not in dead]
+        if probe_address(plan, routers[0]):
+            out.append((source, alive[0], "rerouted") if alive else (source, routers[0], "observed"))
+    return sorted(out, key=lambda p: p[2] != "rerouted")[:3]
+
+
+def _auto_port(plan: Plan, sc: Scenario) -> str:
+    """link-down with target auto: the first router with (or without) BFD, of a single-homed member
+    unless `dual_homed: true` asks for a router of a member that has others."""
+    ix_bfd = plan.model.ix.bfd.enabled
+    routers = plan.model.member_routers()
+    pick = [r for r in routers if (sc.bfd is None or ((r.bfd if r.bfd is not None else ix_bfd) == sc.bfd))
+            and bool(r.member.routers) == bool(sc.dual_homed)]
+    if not pick:
+        what = f" {'with' if sc.bfd else 'without'} BFD" if sc.bfd is not None else ""
+        homed = "of a member with several routers" if sc.dual_homed else "of a single-homed member"
+        raise ValueError(f"no router{what} {homed} to take down")
+    return pick[0].name
+
+
+def _site_down(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> FaultPlan:
+    """A whole site's switch fails: its routers drop off the IX and the trunks through it are cut."""
+    sites = [s.name for s in plan.model.sites]
+    site = sc.target if sc.target != "auto" else _auto_site(plan)
+    if site not in sites:
+        raise ValueError(f"no site '{site}' (sites: {', '.join(sites)})")
+    sw = plan.nodes[switch_name(site)]
+    dead = {n.name for n in plan.nodes.values() if n.site == site and n.role != "switch"}
+    if not any(r.name not in dead for r in plan.model.route_servers):
+        raise ValueError(f"site '{site}' holds every route server: nothing would carry the IX")
+    during = _expected(plan, dead, site_islands(plan, site))
+    probes = choose_probes(plan, before, during, routers_of_members(plan, dead))
+    probes += _lost_member_probes(plan, dead, probes)
+    return FaultPlan(f"site {site} down ({sw.name}: {len(sw.interfaces)} ports)",
+                     FaultAction("links", sw.name, ports=tuple(sw.interfaces)), dead, during, probes)
+
+
+def _auto_site(plan: Plan) -> str:
+    """The site whose loss shows most and breaks least: one that holds a router of a member with
+    several (it survives) and single-homed members (they go), no route server, and whose loss
+    leaves the other sites joined; earlier sites win ties."""
+    def score(site: str) -> tuple:
+        nodes = [n for n in plan.nodes.values() if n.site == site and n.role != "switch"]
+        multi = {r.member.name for r in plan.model.member_routers() if r.member.routers}
+        split = len(set(site_islands(plan, site).values())) > 2  # the dead site is a group of its own
+        return (not split, not any(n.role == "route_server" for n in nodes),
+                any(n.member in multi for n in nodes), any(n.role == "member" and n.member not in multi for n in nodes))
+    sites = [s.name for s in plan.model.sites]
+    return max(sites, key=lambda s: (score(s), -sites.index(s)))
+
+
+def site_islands(plan: Plan, dead_site: str) -> dict[str, int]:
+    """Site -> group of sites it still reaches when `dead_site`'s switch is gone (a hub site splits
+    the fabric); the dead site gets a group of its own."""
+    groups = Components(s.name for s in plan.model.sites)
+    for tr in plan.model.trunks:
+        if dead_site not in tr.between:
+            groups.join(*tr.between)
+    return groups.index()
+
+
+def _expected(plan: Plan, down: set[str], island: dict[str, int]) -> dict[str, set[str]]:
+    m = plan.model
+    got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down), island)
+    return {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
 
 
 def _switch_port(plan: Plan, member: str) -> tuple[str, str]:
@@ -145,23 +234,15 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
     """What the scenario's fault is, whom it hits and what the lab must look like meanwhile."""
     before = expected_routes(plan)
     if sc.fault == "link-down":
-        members = plan.model.member_routers()
-        if sc.target == "auto":
-            ix_bfd = plan.model.ix.bfd.enabled
-            pick = [m for m in members if sc.bfd is None or ((m.bfd if m.bfd is not None else ix_bfd) == sc.bfd)]
-            if not pick:
-                raise ValueError(f"no member {'with' if sc.bfd else 'without'} BFD to take down")
-            target = pick[0].name
-        else:
-            target = sc.target
+        target = sc.target if sc.target != "auto" else _auto_port(plan, sc)
         sw, port = _switch_port(plan, target)
         during = expected_routes(plan, down={target})
-        probes = choose_probes(plan, before, during, {target})
-        other = next((x for x, _, _ in probes), None)
-        if other and probe_address(plan, target):
-            probes.append((other, target, False))  # the outage the member's customers see
+        probes = choose_probes(plan, before, during, routers_of_members(plan, {target}))
+        probes += _lost_member_probes(plan, {target}, probes)
         return FaultPlan(f"IX port of {target} down ({sw}:{port})",
                          FaultAction("link", sw, port=port), {target}, during, probes)
+    if sc.fault == "site-down":
+        return _site_down(plan, sc, before)
     if sc.fault in ("trunk-down", "impair"):
         target = sc.target
         if sc.fault == "trunk-down" and target == "auto":
@@ -178,7 +259,7 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         cross = [(x.name, y.name) for x in routers for y in routers
                  if island[x.site] != island[y.site] and probe_address(plan, x.name) and probe_address(plan, y.name)]
         if cross and not split:
-            probes = probes[:2] + [(cross[0][0], cross[0][1], False)]
+            probes = probes[:2] + [(cross[0][0], cross[0][1], "observed")]
         note = "" if not imp.delay_ms or netem else f"delay {imp.delay_ms} ms not applied: this kernel has no netem"
         return FaultPlan(f"trunk {a}-{b} impaired ({imp.loss_percent}% loss"
                          + (f", {imp.rate_mbit} Mbit/s" if imp.rate_mbit else "")
@@ -277,6 +358,11 @@ def _plan_upgrade(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> Faul
 
 def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
+    if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
+        dead_site = plan.nodes[fp.action.node].site
+        island, site = site_islands(plan, dead_site), {n.name: n.site for n in plan.nodes.values()}
+        return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes
+                or island[site[s.node]] != island[site[s.peer]]]
     if fp.target_nodes:
         return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes]
     if sc.fault == "trunk-down" or (sc.impair and sc.impair.loss_percent >= 100):

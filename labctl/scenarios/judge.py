@@ -51,7 +51,7 @@ class Observation:
     mismatch: list[str]  # how they differed, when they did
     recovery: Recovery | None
     events: list[Event] = field(default_factory=list)
-    probes: list[tuple[ProbeResult, bool]] = field(default_factory=list)  # (probe, loss must be zero)
+    probes: list[tuple[ProbeResult, str]] = field(default_factory=list)  # (probe, its ProbeKind)
     observer_errors: dict[str, str] = field(default_factory=dict)  # node -> why its observers gave nothing
     upgrade: UpgradeRun | None = None  # fault `upgrade`
 
@@ -79,9 +79,9 @@ def judge(plan: Plan, sc: Scenario, fp: FaultPlan, obs: Observation) -> Verdict:
     v.checks.append(Check("routes during the fault", "every member holds exactly what the topology implies",
                           "as expected" if obs.during_ok else "; ".join(obs.mismatch[:6]),
                           "pass" if obs.during_ok else "fail"))
-    for probe, strict in obs.probes:
-        v.probes.append(_probe_summary(probe, strict, obs.t0))
-        check = _probe_check(sc, probe, strict, obs)
+    for probe, kind in obs.probes:
+        v.probes.append(_probe_summary(probe, kind, obs.t0))
+        check = _probe_check(sc, probe, kind, obs)
         if check:
             v.checks.append(check)
     if fp.impair_note:
@@ -168,17 +168,20 @@ def _sessions_stay_up(plan: Plan, sc: Scenario, obs: Observation) -> Check:
                  f"{len(asserted)} session-down events{first}{note}", "pass" if not asserted else "fail")
 
 
-def _probe_summary(probe: ProbeResult, strict: bool, t0: float) -> dict:
+def _probe_summary(probe: ProbeResult, kind: str, t0: float) -> dict:
     return {"from": probe.node, "to": probe.target, "interval_ms": probe.interval * 1000, "sent": probe.sent,
             "received": probe.received, "lost": probe.lost, "outage_ms": round(probe.outage_seconds * 1000, 1),
             "loss_windows": [[round(a - t0, 3), round(b - t0, 3)] for a, b in probe.lost_windows],
-            "asserted": strict}
+            "asserted": kind != "observed", "kind": kind}
 
 
-def _probe_check(sc: Scenario, probe: ProbeResult, strict: bool, obs: Observation) -> Check | None:
+def _probe_check(sc: Scenario, probe: ProbeResult, kind: str, obs: Observation) -> Check | None:
     name = f"data plane {probe.node} -> {probe.target}"
     if probe.sent == 0:
         return Check(name, "probes sent", "no probe ran", "fail")
+    if kind == "rerouted":
+        return _rerouted_check(name, probe, obs)
+    strict = kind == "zero-loss"
     if sc.data_plane == "measured-loss" and not strict:
         p = (sc.impair.loss_percent if sc.impair else 0) / 100
         want = 1 - (1 - p) ** 2  # dropped once each way across the trunk
@@ -191,6 +194,17 @@ def _probe_check(sc: Scenario, probe: ProbeResult, strict: bool, obs: Observatio
         return Check(name, "no loss", f"{probe.lost} lost of {probe.sent} ({probe.outage_seconds * 1000:.0f} ms outage)",
                      "pass" if probe.lost == 0 else "fail")
     return None  # an unasserted probe (the outage a lost member's customers see): reported, not judged
+
+
+def _rerouted_check(name: str, probe: ProbeResult, obs: Observation) -> Check:
+    """A member that lost a router keeps another: its prefix answers again before the fault ends,
+    through the surviving router (the outage is what the member's customers see)."""
+    tail = max(obs.t_restore - 1.0, obs.t0)
+    sent, lost = probe.loss_between(tail, obs.t_restore)
+    outage = f"{probe.outage_seconds * 1000:.0f} ms outage, {probe.lost} lost of {probe.sent}"
+    ok = sent > 0 and lost == 0
+    return Check(name, "reachable again through the member's other router before the fault ends",
+                 f"{outage}; last second of the fault: {lost} lost of {sent}", "pass" if ok else "fail")
 
 
 def _recovery_check(plan: Plan, rec: Recovery | None, recovery_cp: float | None) -> Check:

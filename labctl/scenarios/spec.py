@@ -62,10 +62,12 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    fault: Literal["link-down", "trunk-down", "daemon-stop", "daemon-restart", "node-pause", "impair", "upgrade",
-                   "policy"]
-    target: str = Field(default="auto", description="node, member, or 'siteA-siteB' for a trunk; auto picks one")
+    fault: Literal["link-down", "trunk-down", "site-down", "daemon-stop", "daemon-restart", "node-pause", "impair",
+                   "upgrade", "policy"]
+    target: str = Field(default="auto", description="node, member, site, or 'siteA-siteB' for a trunk; auto picks one")
     bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
+    dual_homed: bool | None = Field(default=None, description="with link-down and target auto: a router of a member "
+                                    "with several routers (true) or of a single-homed member (false, the default)")
     impair: Impairment | None = None
     upgrade: Upgrade | None = Field(default=None, description="for fault upgrade: the daemon and/or stack after it")
     duration: float | None = Field(default=None, gt=0, description="seconds the fault stays; default from the timers")
@@ -109,8 +111,8 @@ def _problem(error: dict) -> str:
 
 
 def builtin_names() -> list[str]:
-    order = ["rs-failover", "member-link-down", "member-link-down-bfd", "trunk-down", "rs-restart",
-             "impairment", "impairment-blackout", "rs-upgrade", "policy"]
+    order = ["rs-failover", "member-link-down", "member-link-down-bfd", "dual-homed-link-down", "trunk-down",
+             "site-down", "rs-restart", "impairment", "impairment-blackout", "rs-upgrade", "policy"]
     found = {p.stem for p in BUILTIN_DIR.glob("*.yml")}
     return [n for n in order if n in found] + sorted(found - set(order))
 

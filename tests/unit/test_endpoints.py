@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def plan():
-    return build_plan(load(REPO / "topologies" / "regional-ix.yml"))
+    return build_plan(load(REPO / "tests" / "fixtures" / "regional-ix-single-homed.yml"))
 
 
 @pytest.mark.parametrize("spec,want", [

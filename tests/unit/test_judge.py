@@ -134,34 +134,34 @@ def test_routes_during_the_fault(plan):
 # ---------------------------------------------------------------- data plane
 
 def test_strict_probe_fails_on_the_captured_outage(plan):
-    v = run(plan, LINK_DOWN, events=captured_events(plan), probes=[(captured_probe(), True)])
+    v = run(plan, LINK_DOWN, events=captured_events(plan), probes=[(captured_probe(), "zero-loss")])
     c = check(v, "data plane kibinet -> seto-net")
     assert c.status == "fail" and "ms outage" in c.observed
     assert v.probes[0]["lost"] > 0 and v.probes[0]["loss_windows"] and v.probes[0]["asserted"] is True
 
 
 def test_strict_probe_without_loss_passes(plan):
-    v = run(plan, LINK_DOWN, probes=[(clean_probe(), True)])
+    v = run(plan, LINK_DOWN, probes=[(clean_probe(), "zero-loss")])
     assert check(v, "data plane kibinet -> seto-net").status == "pass"
 
 
 def test_unasserted_probe_is_reported_not_judged(plan):
-    v = run(plan, LINK_DOWN, probes=[(captured_probe(), False)])
+    v = run(plan, LINK_DOWN, probes=[(captured_probe(), "observed")])
     assert not [c for c in v.checks if c.name.startswith("data plane")]
     assert v.probes and v.probes[0]["asserted"] is False
 
 
 def test_a_probe_that_never_ran_fails(plan):
     empty = ProbeResult("kibinet", "seto-net", 0.01, 0, 0)
-    assert check(run(plan, LINK_DOWN, probes=[(empty, True)]), "data plane kibinet -> seto-net").status == "fail"
+    assert check(run(plan, LINK_DOWN, probes=[(empty, "zero-loss")]), "data plane kibinet -> seto-net").status == "fail"
 
 
 def test_measured_loss_against_the_impairment(plan):
     sc = Scenario(name="x", fault="impair", target="okayama-kurashiki", impair=Impairment(loss_percent=10),
                   data_plane="measured-loss")
     # 10 % each way: 19 % round trip expected
-    assert check(run(plan, sc, probes=[(clean_probe(0.19), False)]), "data plane kibinet -> seto-net").status == "pass"
-    assert check(run(plan, sc, probes=[(clean_probe(0.0), False)]), "data plane kibinet -> seto-net").status == "fail"
+    assert check(run(plan, sc, probes=[(clean_probe(0.19), "observed")]), "data plane kibinet -> seto-net").status == "pass"
+    assert check(run(plan, sc, probes=[(clean_probe(0.0), "observed")]), "data plane kibinet -> seto-net").status == "fail"
 
 
 def test_delay_without_netem_is_unavailable_never_a_pass(plan):

@@ -212,7 +212,7 @@ Table master4:
 
 
 # ---------------------------------------------------------------- today's stack: FRR 10.3, BIRD 2.17, BIRD 3.1
-# Captured from the bundled regional IX (topologies/regional-ix.yml) converged on the trixie stack
+# Captured from the bundled regional IX (as it was then: tests/fixtures/regional-ix-single-homed.yml) converged on the trixie stack
 # (frr-10.3/, bird-2.17/) and with rs1 on BIRD 3 (bird-3.1/); see the fixtures README. Each parse
 # is checked against the plan: every planned session and expected route, nothing else.
 
@@ -220,7 +220,7 @@ def _regional_plan():
     from labctl.model.load import load
     from labctl.plan import build_plan
 
-    return build_plan(load(Path(__file__).resolve().parents[2] / "topologies" / "regional-ix.yml"))
+    return build_plan(load(Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "regional-ix-single-homed.yml"))
 
 
 def _planned(node: str) -> set[tuple[str, str]]:

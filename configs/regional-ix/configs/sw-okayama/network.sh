@@ -16,3 +16,7 @@ ip link set eth5 master br0
 ip link set eth5 up
 ip link set eth6 master br0
 ip link set eth6 up
+ip link set eth7 master br0
+ip link set eth7 up
+ip link set eth8 master br0
+ip link set eth8 up

@@ -1,0 +1,10 @@
+#!/bin/sh
+# momo-catv-oka: interface addressing, applied by labctl (idempotent). Generated: do not edit.
+set -e
+ip link set lo up
+ip addr replace 198.18.3.1/32 dev lo
+ip addr replace 198.18.4.1/32 dev lo
+ip addr replace 2001:db8:3::1/128 dev lo
+ip link set eth1 up
+ip addr replace 192.0.2.31/24 dev eth1
+ip -6 addr replace fd00:ffff::31/64 dev eth1 nodad
