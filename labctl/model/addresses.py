@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Iterator
 
 from labctl.model.schema import IxModel
+
+
+# Private links between the routers of one member (its own backbone, not the IX): one /31 and one
+# /127 each (plan.build), from ranges the model's checks keep clear of the IX's own addresses.
+BACKBONE_IPV4 = ip_network("10.255.0.0/16")
+BACKBONE_IPV6 = ip_network("fd00:bb::/48")
 
 
 def assign_addresses(m: IxModel) -> dict[str, tuple[IPv4Address, IPv6Address]]:

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from labctl import daemons
 from labctl.daemons import stacks
-from labctl.model.addresses import assign_addresses
+from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, assign_addresses
 from labctl.model.graph import Components
 from labctl.model.schema import IxModel
 from labctl.model.policy_checks import check_policy
@@ -80,6 +80,21 @@ def _check_route_servers(m: IxModel, ref) -> list[Problem]:
     return out
 
 
+def _backbone_clash(m: IxModel, i: int) -> list[Problem]:
+    """A member with several routers joins them over private links numbered from fixed ranges:
+    those must not be the IX's own addresses (reported once, at the first such member)."""
+    if any(x.routers for x in m.members[:i]):
+        return []
+    lan, space = m.ix.peering_lan, m.ix.lab_prefix_space
+    clash = [str(n) for n in (lan.ipv4, lan.ipv6, *space.ipv4, *space.ipv6)
+             if n.overlaps(BACKBONE_IPV4 if n.version == 4 else BACKBONE_IPV6)]
+    if not clash:
+        return []
+    return [(("members", i, "routers"), f"the links between a member's routers use {BACKBONE_IPV4} and "
+             f"{BACKBONE_IPV6}, which overlap {', '.join(clash)}", "move the peering LAN or lab prefix space "
+             "out of those ranges", True)]
+
+
 def _check_site_references(m: IxModel, ref) -> list[Problem]:
     out: list[Problem] = []
     site_names = [s.name for s in m.sites]
@@ -105,6 +120,7 @@ def _check_member_routers(m: IxModel, ref) -> list[Problem]:
                 out.append((("members", i, key), f"member '{x.name}' has routers: '{key}' belongs to each router",
                             f"move '{key}' into its entry under 'routers'", True))
         first: dict[str, int] = {}
+        out += _backbone_clash(m, i)
         for j, r in enumerate(x.routers):
             if r.site in first and not x.same_site:
                 out.append((("members", i, "routers", j, "site"),

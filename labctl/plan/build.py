@@ -12,7 +12,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_net
 from typing import Literal
 
 from labctl.daemons import stacks
-from labctl.model.addresses import assign_addresses
+from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, assign_addresses
 from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
 from labctl.policy.build import RsPolicy, build_policy
@@ -28,6 +28,7 @@ class Link:
     b: str
     b_if: str
     trunk: bool = False
+    backbone: bool = False  # a member's private link between two of its routers
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Session:
     peer_address: str
     local_asn: int
     peer_asn: int
-    kind: Literal["rs-client", "route-server", "bilateral"]  # what the peer is to `node`
+    kind: Literal["rs-client", "route-server", "bilateral", "ibgp"]  # what the peer is to `node`
     bfd: bool
 
 
@@ -62,6 +63,8 @@ class Node:
     sessions: list[Session] = field(default_factory=list)
     max_prefix: dict[str, int] = field(default_factory=dict)
     member: str = ""  # member routers: the member (one ASN, one policy) this router belongs to
+    # addresses on interfaces beyond the IX port: (interface, IPv4/len, IPv6/len) of backbone links
+    backbone: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def router_id(self) -> str:
@@ -164,6 +167,7 @@ def build_plan(m: IxModel) -> Plan:
     for tr in m.trunks:
         a, b = (nodes[switch_name(s)] for s in tr.between)
         links.append(attach(a, b, trunk=True))
+    links += _backbones(m, nodes)
 
     # Sessions: every route-server member peers with every route server, per address family.
     bfd_default = m.ix.bfd.enabled
@@ -188,11 +192,39 @@ def build_plan(m: IxModel) -> Plan:
             an.sessions.append(Session(a, b, afi, la, lb, an.asn, bn.asn, "bilateral", bfd))
             bn.sessions.append(Session(b, a, afi, lb, la, bn.asn, an.asn, "bilateral", bfd))
     for n in nodes.values():
-        n.sessions.sort(key=lambda s: (s.kind != "route-server", s.peer, s.afi))
+        n.sessions.sort(key=lambda s: (s.kind != "route-server", s.kind == "ibgp", s.peer, s.afi))
 
     expected = expected_routes(m, nodes, pairs)
     v4, v6 = _mgmt_subnets(m)
     return Plan(m.ix.name, m, nodes, links, v4, v6, expected, build_policy(m, addresses))
+
+
+def _backbones(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
+    """The routers of a member with several are joined in a full mesh of private links carrying
+    iBGP (next hop self), as members join theirs over their own network: a router whose IX port
+    or site fails still reaches the IX through the others. Over the IX LAN it would fail with the
+    port it is meant to survive."""
+    links: list[Link] = []
+    groups: dict[str, list[Node]] = defaultdict(list)
+    for r in m.member_routers():
+        groups[r.member.name].append(nodes[r.name])
+    index = 0
+    for routers in groups.values():
+        for i, a in enumerate(routers):
+            for b in routers[i + 1:]:
+                a_if, b_if = f"eth{len(a.interfaces) + 1}", f"eth{len(b.interfaces) + 1}"
+                a.interfaces.append(a_if)
+                b.interfaces.append(b_if)
+                v4 = BACKBONE_IPV4.network_address + 2 * index
+                v6 = BACKBONE_IPV6.network_address + 2 * index
+                index += 1
+                a.backbone.append((a_if, f"{v4}/31", f"{v6}/127"))
+                b.backbone.append((b_if, f"{v4 + 1}/31", f"{v6 + 1}/127"))
+                for afi, la, lb in (("ipv4", v4, v4 + 1), ("ipv6", v6, v6 + 1)):
+                    a.sessions.append(Session(a.name, b.name, afi, str(la), str(lb), a.asn, b.asn, "ibgp", False))
+                    b.sessions.append(Session(b.name, a.name, afi, str(lb), str(la), b.asn, a.asn, "ibgp", False))
+                links.append(Link(a.name, a_if, b.name, b_if, backbone=True))
+    return links
 
 
 def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:
@@ -242,7 +274,7 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
         if a != b and a not in down and b not in down and island[nodes[a].site] == island[nodes[b].site]:
             peers[a].add(b)
             peers[b].add(a)
-    expected: dict[str, list] = {}
+    learned: dict[str, set[int]] = {}
     for mem in alive:
         heard, asn = announcers[island[mem.site]], mem.asn
         looped = {r for r in by_asn[island[mem.site]].get(asn, ()) if len(heard[r]) == 1}
@@ -250,5 +282,14 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
         for peer in peers[mem.name]:
             if nodes[peer].asn != asn:
                 ranks |= own[peer]
+        learned[mem.name] = ranks
+    # a member's live routers share what each learned over their backbone (iBGP), minus the
+    # member's own prefixes (no router of it learns those from outside but through another ASN)
+    shared: dict[str, set[int]] = defaultdict(set)
+    for mem in alive:
+        shared[mem.member.name] |= learned[mem.name]
+    expected: dict[str, list] = {}
+    for mem in alive:
+        ranks = shared[mem.member.name] if mem.member.routers else learned[mem.name]
         expected[mem.name] = [order[r] for r in sorted(ranks)]
     return expected

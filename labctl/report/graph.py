@@ -38,7 +38,7 @@ class Box:
 class Edge:
     a: str
     b: str
-    kind: str  # "access", "trunk", "bilateral"
+    kind: str  # "access", "trunk", "bilateral", "backbone" (a member's private link between its routers)
     label: str = ""
 
 
@@ -67,12 +67,13 @@ def boxes(plan: Plan) -> dict[str, list[Box]]:
 
 
 def edges(plan: Plan) -> list[Edge]:
-    out = [Edge(l.a, l.b, "access") for l in plan.links if not l.trunk]
+    out = [Edge(l.a, l.b, "access") for l in plan.links if not l.trunk and not l.backbone]
     for t in plan.model.trunks:
         a, b = t.between
         out.append(Edge(switch_name(a), switch_name(b), "trunk", trunk_label(t.latency_ms, t.loss_percent, t.bandwidth_mbit)))
     pairs = bilateral_pairs(plan.model)
     out += [Edge(a, b, "bilateral", "bilateral") for a, b in pairs]
+    out += [Edge(l.a, l.b, "backbone", "iBGP") for l in plan.links if l.backbone]
     return out
 
 
@@ -102,7 +103,7 @@ def to_mermaid(plan: Plan) -> str:
             lines.append(f"    {_mid(b.name)}{left}{_mtext('<br/>'.join(b.lines))}{right}")
             used.setdefault(b.daemon, []).append(_mid(b.name))
         lines.append("  end")
-    arrows = {"access": "---", "trunk": "===", "bilateral": "-.-"}
+    arrows = {"access": "---", "trunk": "===", "bilateral": "-.-", "backbone": "-.-"}
     for e in edges(plan):
         label = f'|"{_mtext(e.label)}"|' if e.label else ""
         lines.append(f"  {_mid(e.a)} {arrows[e.kind]}{label} {_mid(e.b)}")
@@ -135,7 +136,8 @@ def to_dot(plan: Plan) -> str:
             lines.append(f"    {_q(b.name)} [label={label}, shape={shapes[b.kind]}, "
                          f"fillcolor={_q(fill)}, color={_q(stroke)}{width}];")
         lines.append("  }")
-    styles = {"access": "", "trunk": ", penwidth=3", "bilateral": ", style=dashed, constraint=false"}
+    styles = {"access": "", "trunk": ", penwidth=3", "bilateral": ", style=dashed, constraint=false",
+              "backbone": ", style=dotted, constraint=false"}
     for e in edges(plan):
         label = f"label={_q(e.label)}" if e.label else ""
         attrs = (label + styles[e.kind]).lstrip(", ")
@@ -192,8 +194,10 @@ def _svg_edge(e: Edge, pos: dict[str, tuple[float, float]]) -> str:
     # bilateral session: dashed, along the right side of the boxes
     x1, y1, x2, y2 = ax + BOX_W, ay + BOX_H / 2, bx + BOX_W, by + BOX_H / 2
     bend = max(x1, x2) + 30
+    colour, dash, what = (("#059669", "2,3", "member backbone (iBGP)") if e.kind == "backbone"
+                          else ("#7c3aed", "5,4", "bilateral session"))
     return (f'<path d="M{x1:.0f},{y1:.0f} C{bend:.0f},{y1:.0f} {bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" fill="none" '
-            f'stroke="#7c3aed" stroke-width="1.5" stroke-dasharray="5,4"><title>bilateral session {escape(e.a)} – '
+            f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"><title>{what} {escape(e.a)} – '
             f'{escape(e.b)}</title></path>')
 
 
@@ -212,6 +216,10 @@ def _svg_legend(plan: Plan, y: float) -> list[str]:
     if any(e.kind == "bilateral" for e in edges(plan)):
         parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#7c3aed" stroke-width="1.5" '
                      f'stroke-dasharray="5,4"/><text x="{x + 34}" y="{y + 10}">bilateral session</text>')
+        x += 150
+    if any(e.kind == "backbone" for e in edges(plan)):
+        parts.append(f'<line x1="{x}" y1="{y + 6}" x2="{x + 28}" y2="{y + 6}" stroke="#059669" stroke-width="1.5" '
+                     f'stroke-dasharray="2,3"/><text x="{x + 34}" y="{y + 10}">member backbone (iBGP)</text>')
     parts.append(f'<text x="20" y="{y + 30}" font-size="10" fill="#4b5563">Every member peers with every route server '
                  f'(AS{plan.model.ix.route_server_asn}) over its site LAN; thick borders are route servers.</text>')
     return parts

@@ -48,8 +48,12 @@ def test_regional_picture_has_every_node_trunk_and_asn():
     assert "1 ms · 10 Gbit/s" in texts and "3 ms · 1 Gbit/s" in texts
     assert {"site okayama", "site kurashiki", "site tsuyama"} <= set(texts)
     assert {"FRR router", "BIRD 2 router", "site switch", "bilateral session"} <= set(texts)  # the legend
-    dashed = [p for p in root.iter(f"{SVG}path") if p.get("stroke-dasharray")]
-    assert len(dashed) == 1 and "kibi-univ" in dashed[0].find(f"{SVG}title").text  # the one bilateral pair
+    dashed = [p.find(f"{SVG}title").text for p in root.iter(f"{SVG}path") if p.get("stroke-dasharray")]
+    bilateral = [t for t in dashed if t.startswith("bilateral")]
+    assert len(bilateral) == 1 and "kibi-univ" in bilateral[0]  # the one bilateral pair
+    # the dual-homed members' private links between their routers
+    assert sorted(t for t in dashed if t.startswith("member backbone")) == [
+        "member backbone (iBGP) momo-catv – momo-catv-oka", "member backbone (iBGP) seto-net – seto-net-oka"]
     # every box lies inside the picture
     width, height = float(root.get("width")), float(root.get("height"))
     for rect in root.iter(f"{SVG}rect"):

@@ -99,3 +99,36 @@ def test_router_addresses_and_sites_are_checked_per_router():
     found = problems(BASE.replace("{name: acme-ams, site: ams,", "{name: acme-ams, site: lon, ipv4: 10.0.0.1,"))
     paths = {f.path for f in found}
     assert {"members[0].routers[1].site", "members[0].routers[1].ipv4"} <= paths
+
+
+def test_a_member_s_routers_are_joined_by_a_private_link_with_ibgp():
+    plan = build_plan(load_text(BASE, "ix.yml"))
+    (link,) = [l for l in plan.links if l.backbone]
+    assert {link.a, link.b} == {"acme-fra", "acme-ams"}
+    fra, ams = plan.nodes["acme-fra"], plan.nodes["acme-ams"]
+    assert fra.backbone == [("eth2", "10.255.0.0/31", "fd00:bb::/127")]
+    assert ams.backbone == [("eth2", "10.255.0.1/31", "fd00:bb::1/127")]
+    ibgp = [(s.peer, s.afi, s.peer_address, s.peer_asn) for s in fra.sessions if s.kind == "ibgp"]
+    assert ibgp == [("acme-ams", "ipv4", "10.255.0.1", 64496), ("acme-ams", "ipv6", "fd00:bb::1", 64496)]
+    assert not [s for s in plan.nodes["beta"].sessions if s.kind == "ibgp"]
+
+
+def test_a_router_cut_off_from_route_servers_still_expects_the_ix_through_its_backbone():
+    from labctl.plan.build import bilateral_pairs, expected_routes
+
+    plan = build_plan(load_text(BASE, "ix.yml"))
+    # the trunk is cut: ams has rs2 (and acme-ams), fra has rs1, beta and acme-fra
+    island = {"fra": 0, "ams": 1}
+    got = expected_routes(plan.model, plan.nodes, bilateral_pairs(plan.model), frozenset(), island)
+    assert got["acme-ams"] == got["acme-fra"] == [ip_network("198.18.2.0/24")]  # beta's, via acme-fra
+    # with rs1 gone too, fra has no route server: acme-fra learns nothing from the IX, and acme-ams
+    # nothing either (beta's only route server, rs1, is gone) but beta's bilateral session still serves
+    got = expected_routes(plan.model, plan.nodes, bilateral_pairs(plan.model), frozenset({"rs1"}), island)
+    assert got["beta"] == [ip_network("198.18.1.0/24"), ip_network("2001:db8:1::/48")]  # bilateral to acme-fra
+    assert got["acme-ams"] == got["acme-fra"] == [ip_network("198.18.2.0/24")]
+
+
+def test_backbone_ranges_must_not_clash_with_the_ix_addresses():
+    (f,) = problems(BASE.replace("  route_server_asn: 64511\n",
+                                 "  route_server_asn: 64511\n  peering_lan: {ipv4: 10.255.1.0/24, ipv6: 'fd00:ffff::/64'}\n"))
+    assert f.path == "members[0].routers" and "10.255.0.0/16" in f.message and "10.255.1.0/24" in f.message

@@ -8,3 +8,7 @@ ip addr replace 2001:db8:3::1/128 dev lo
 ip link set eth1 up
 ip addr replace 192.0.2.5/24 dev eth1
 ip -6 addr replace fd00:ffff::5/64 dev eth1 nodad
+# backbone link to another router of momo-catv (iBGP)
+ip link set eth2 up
+ip addr replace 10.255.0.2/31 dev eth2
+ip -6 addr replace fd00:bb::2/127 dev eth2 nodad

@@ -7,3 +7,7 @@ ip addr replace 2001:db8:2::1/128 dev lo
 ip link set eth1 up
 ip addr replace 192.0.2.32/24 dev eth1
 ip -6 addr replace fd00:ffff::32/64 dev eth1 nodad
+# backbone link to another router of seto-net (iBGP)
+ip link set eth2 up
+ip addr replace 10.255.0.1/31 dev eth2
+ip -6 addr replace fd00:bb::1/127 dev eth2 nodad
