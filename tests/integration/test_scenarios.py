@@ -62,3 +62,16 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
     # impairment: delay needs netem; where it is missing, the report says so instead of passing it
     delay = [c for c in scenarios["impairment"]["checks"] if c["name"] == "delay impairment"]
     assert all(c["status"] == "unavailable" and "netem" in c["observed"] for c in delay)
+    # dual-homed members (issue 11): seto-net loses its Kurashiki port and stays reachable through
+    # seto-net-oka; Tsuyama's switch fails: momo-catv stays through momo-catv-oka, the single-homed
+    # members there are gone (their outage reported, not asserted), the route servers carry on
+    dual = scenarios["dual-homed-link-down"]
+    rerouted = [p for p in dual["probes"] if p["kind"] == "rerouted"]
+    assert [p["to"] for p in rerouted] == ["seto-net-oka"]
+    assert any(c["name"] == "data plane " + rerouted[0]["from"] + " -> seto-net-oka" and c["status"] == "pass"
+               for c in dual["checks"])
+    site = scenarios["site-down"]
+    assert {(p["to"], p["kind"]) for p in site["probes"] if p["kind"] != "zero-loss"} == {
+        ("momo-catv-oka", "rerouted"), ("mimasaka-isp", "observed"), ("sanyo-transit", "observed")}
+    assert all(p["lost"] == 0 for p in site["probes"] if p["kind"] == "zero-loss")
+    assert all(p["lost"] > 0 for p in site["probes"] if p["kind"] == "observed")  # really gone
