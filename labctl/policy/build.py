@@ -153,8 +153,9 @@ class RsPolicy:
         number of extra prepends of the member's ASN each sees."""
         lcs = {(g, f, p) for g, f, p in large if g == self.rs_asn}
         out = {}
+        own_asn = self.members[member].asn
         for name, peer in self.members.items():
-            if name == member:
+            if name == member or peer.asn == own_asn:  # its member's other routers: AS-path loop
                 continue
             if (self.rs_asn, data.LC_DO_NOT_ANNOUNCE, peer.asn) in lcs:
                 continue

@@ -122,6 +122,8 @@ def _hostile(policy: RsPolicy, rs, members: list, view: View, a: Announcement, r
 def _steering(policy: RsPolicy, rs, members: list, view: View, a: Announcement, route: Route | None) -> CaseResult:
     """Accepted on the route server, received by exactly the members the communities say, as they say."""
     receivers = policy.receivers(a.member, a.large)
+    origin_asn = policy.members[a.member].asn  # the member's other routers drop it (AS-path loop)
+    members = [m for m in members if m.name == a.member or m.asn != origin_asn]
     want = {m.name: receivers.get(m.name) for m in members if m.name != a.member}
     problems = []
     if route is None:
@@ -193,7 +195,7 @@ def missing_elsewhere(policy: RsPolicy, rs: str, origin, prefix: str, afi: str, 
     """Members (other than the origin and `skip`) that lack the origin's prefix via `rs`, or see it changed."""
     problems = []
     for m in members:
-        if m.name == origin.name or m.name in skip:
+        if m.name == origin.name or m.name in skip or m.asn == origin.asn:  # same ASN: AS-path loop
             continue
         paths = [r for r in view.paths(m.name, prefix, rs) if r.as_path[:1] == [origin.asn]]
         if not paths:
