@@ -361,8 +361,10 @@ def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
         dead_site = plan.nodes[fp.action.node].site
         island, site = site_islands(plan, dead_site), {n.name: n.site for n in plan.nodes.values()}
-        return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes
-                or island[site[s.node]] != island[site[s.peer]]]
+        return [s for s in plan.sessions() if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes
+                or island[site[s.node]] != island[site[s.peer]])]
+    if sc.fault == "link-down":  # a member's backbone does not pass through the IX switch
+        return [s for s in plan.sessions() if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes)]
     if fp.target_nodes:
         return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes]
     if sc.fault == "trunk-down" or (sc.impair and sc.impair.loss_percent >= 100):

@@ -132,3 +132,45 @@ def test_backbone_ranges_must_not_clash_with_the_ix_addresses():
     (f,) = problems(BASE.replace("  route_server_asn: 64511\n",
                                  "  route_server_asn: 64511\n  peering_lan: {ipv4: 10.255.1.0/24, ipv6: 'fd00:ffff::/64'}\n"))
     assert f.path == "members[0].routers" and "10.255.0.0/16" in f.message and "10.255.1.0/24" in f.message
+
+
+# ---------------------------------------------------------------- scenarios on the bundled regional IX
+
+def _regional_fault(name: str):
+    from pathlib import Path
+
+    from labctl.model.load import load
+    from labctl.scenarios import fault_plan as fp
+    from labctl.scenarios.spec import resolve
+
+    plan = build_plan(load(Path(__file__).resolve().parents[2] / "topologies" / "regional-ix.yml"))
+    sc = resolve([name])[0]
+    return plan, sc, fp.plan_fault(plan, sc, False)
+
+
+def test_dual_homed_link_down_keeps_the_member_and_probes_through_its_other_router():
+    plan, _, f = _regional_fault("dual-homed-link-down")
+    assert f.target_nodes == {"seto-net"} and f.label == "IX port of seto-net down (sw-kurashiki:eth2)"
+    # its prefixes stay expected everywhere: seto-net-oka still announces them
+    assert all("198.18.2.0/24" in routes for m, routes in f.during.items() if plan.nodes[m].asn != 64497)
+    strict = [(x, y) for x, y, k in f.probes if k == "zero-loss"]
+    assert strict and not {"seto-net", "seto-net-oka"} & {n for pair in strict for n in pair}
+    assert [(y, k) for _, y, k in f.probes if k != "zero-loss"] == [("seto-net-oka", "rerouted")]
+
+
+def test_site_down_takes_the_site_s_routers_and_keeps_dual_homed_members():
+    from labctl.scenarios.fault_plan import broken_sessions
+
+    plan, sc, f = _regional_fault("site-down")
+    assert f.label == "site tsuyama down (sw-tsuyama: 4 ports)" and f.action.ports == ("eth1", "eth2", "eth3", "eth4")
+    assert f.target_nodes == {"momo-catv", "sanyo-transit", "mimasaka-isp"}
+    gone = {"198.18.16.0/24", "198.18.20.0/24"}  # sanyo-transit's and mimasaka-isp's
+    for member, routes in f.during.items():
+        assert not gone & routes, member
+        assert plan.nodes[member].asn == 64498 or "198.18.3.0/24" in routes, member  # momo-catv via Okayama
+    assert {(y, k) for _, y, k in f.probes if k != "zero-loss"} == {
+        ("momo-catv-oka", "rerouted"), ("mimasaka-isp", "observed"), ("sanyo-transit", "observed")}
+    broken = broken_sessions(plan, sc, f)
+    # the three Tsuyama routers' sessions with both route servers; not momo-catv's backbone iBGP (no switch carries it)
+    assert {s.peer for s in broken if s.node == "rs1"} == {"momo-catv", "sanyo-transit", "mimasaka-isp"}
+    assert not [s for s in broken if s.kind == "ibgp"]
