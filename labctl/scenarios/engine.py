@@ -218,6 +218,10 @@ def _watch_during(lab: Lab, sc: Scenario, fp: FaultPlan, nr, t0: float) -> tuple
     window = detection_window(plan, sc.detection, fp.broken)
     slowest = detection_window(plan, "hold-timer" if any(not s.bfd for s in fp.broken) else sc.detection, fp.broken)
     min_wait = sc.duration or (3.0 if sc.detection in ("notification", "none") else 0.0)
+    if not sc.duration and any(kind == "rerouted" for _, _, kind in fp.probes):
+        # the routes members hold do not change (another router of the member announces the same
+        # prefixes): stay until the route servers can have noticed and rerouted, or nothing is shown
+        min_wait = max(min_wait, (slowest or window or (0, 3.0))[1] + PROPAGATION)
     max_wait = sc.duration or (max(window[1] if window else 3.0, slowest[1] if slowest else 0) + PROPAGATION + 6)
     if sc.fault == "daemon-restart":
         max_wait = max(max_wait, recovery_limit(plan))

@@ -12,7 +12,7 @@ from labctl.daemons import stacks
 from labctl.plan import Plan
 from labctl.scenarios.events import Event, ProbeResult
 from labctl.scenarios.fault_plan import (PROBE_INTERVAL, PROPAGATION, FaultPlan, bfd_exposed, detection_window,
-                                         recovery_limit)
+                                         recovery_limit, routers_of_members)
 from labctl.scenarios.outcome import Check
 from labctl.scenarios.spec import Scenario
 
@@ -70,7 +70,7 @@ class Verdict:
 def judge(plan: Plan, sc: Scenario, fp: FaultPlan, obs: Observation) -> Verdict:
     v = Verdict()
     v.checks += [Check(f"observers on {node}", "collected", why[-200:], "fail") for node, why in obs.observer_errors.items()]
-    in_fault = _timeline(v, obs, fp)
+    in_fault = _timeline(v, obs, fp, routers_of_members(plan, fp.target_nodes))
     window = detection_window(plan, sc.detection, fp.broken)
     if window:
         v.checks += _detection_checks(plan, sc, fp, v, in_fault, window)
@@ -117,12 +117,14 @@ def _steps(timings: dict[str, float]) -> str:
     return f"{sum(timings.values()):.2f} s (" + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()) + ")"
 
 
-def _timeline(v: Verdict, obs: Observation, fp: FaultPlan) -> list[Event]:
+def _timeline(v: Verdict, obs: Observation, fp: FaultPlan, own: set[str]) -> list[Event]:
     """T_detect and T_cp from the first and last reaction away from the fault's own nodes."""
     events = sorted(obs.events, key=lambda e: e.t)
     v.events = [{"t": round(e.t - obs.t0, 6), "node": e.node, "kind": e.kind, "subject": e.subject,
                  "detail": e.detail} for e in events]
-    in_fault = [e for e in events if obs.t0 <= e.t < obs.t_restore and e.node not in fp.target_nodes]
+    # the fault's own nodes, and the other routers of a member it hit (they hear of it at once over
+    # the member's backbone, which is not the IX reacting)
+    in_fault = [e for e in events if obs.t0 <= e.t < obs.t_restore and e.node not in own]
     in_recovery = [e for e in events if e.t >= obs.t_restore]
     if in_fault:
         v.t_detect = in_fault[0].t - obs.t0

@@ -194,13 +194,16 @@ def missing_elsewhere(policy: RsPolicy, rs: str, origin, prefix: str, afi: str, 
                       skip: Iterable[str] = ()) -> list[str]:
     """Members (other than the origin and `skip`) that lack the origin's prefix via `rs`, or see it changed."""
     problems = []
+    # a member with several routers announces its prefixes from each: the route server passes on
+    # its best path, whose next hop is any of them
+    hops = {str(getattr(n, afi)) for n in members if n.asn == origin.asn} | {str(getattr(origin, afi))}
     for m in members:
         if m.name == origin.name or m.name in skip or m.asn == origin.asn:  # same ASN: AS-path loop
             continue
         paths = [r for r in view.paths(m.name, prefix, rs) if r.as_path[:1] == [origin.asn]]
         if not paths:
             problems.append(f"{m.name} lacks {prefix}")
-        elif policy.rs_asn in paths[0].as_path or paths[0].next_hop != str(getattr(origin, afi)):
+        elif policy.rs_asn in paths[0].as_path or paths[0].next_hop not in hops:
             problems.append(f"{m.name} sees {prefix} changed (path {paths[0].as_path}, next hop {paths[0].next_hop})")
     return problems
 
