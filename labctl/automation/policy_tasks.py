@@ -42,12 +42,6 @@ def session_detail(task: Task, peers: dict[str, str]) -> Result:
     return Result(host=task.host, result=out)
 
 
-def wake_sessions(task: Task) -> Result:
-    """Sessions waiting out a daemon's back-off after the scenario reset them: restarted now."""
-    node_daemon(task).wake_sessions(node_shell(task))
-    return Result(host=task.host, result="woken")
-
-
 def clear_sessions(task: Task, peers: dict[str, str]) -> Result:
     """Re-open sessions a max-prefix action shut. peers: peer address -> peer node name."""
     sh, daemon = node_shell(task), node_daemon(task)

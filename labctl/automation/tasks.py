@@ -80,6 +80,12 @@ def rollback_node(task: Task) -> Result:
     return Result(host=task.host, changed=True, result="rolled back")
 
 
+def wake_sessions(task: Task) -> Result:
+    """The daemon forgets earlier session errors: sessions waiting out its back-off start now."""
+    node_daemon(task).wake_sessions(node_shell(task))
+    return Result(host=task.host, result="woken")
+
+
 def collect_bgp(task: Task) -> Result:
     return Result(host=task.host, result=node_daemon(task).collect(node_shell(task)))
 

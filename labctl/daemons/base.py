@@ -184,8 +184,10 @@ class Daemon:
         raise NotImplementedError
 
     def wake_sessions(self, sh: NodeShell) -> None:
-        """Restart now the sessions that wait out the daemon's own back-off after errors (OpenBGPD's
-        idle-hold timer: 30 s, doubling with each error), for the policy scenario, whose injections
-        reset sessions on purpose. Nothing by default."""
+        """Forget the session errors of earlier faults: sessions waiting out the daemon's own back-off
+        (OpenBGPD's idle-hold timer: 30 s, doubling with each error) start now, established ones
+        are left as they are. Scenarios call it before each fault (each is measured on its own, not
+        with the back-off the previous one left behind), the policy scenario while it waits for
+        sessions its injections reset. Nothing by default."""
 
 

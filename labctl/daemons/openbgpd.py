@@ -271,8 +271,8 @@ class OpenBgpd(Daemon):
             raise NodeCommandFailed(f"{sh.node}: bgpctl reload of the scenario config failed: {out.strip()[-300:]}")
 
     def restore(self, sh: NodeShell) -> None:
-        """Reload the config on disk; sessions the injection cost (a route server's max-prefix) are
-        started: OpenBGPD would otherwise wait out its idle-hold timer (30 s, doubling) first."""
+        """Reload the config on disk; sessions the injection cost are started: OpenBGPD would
+        otherwise wait out its idle-hold timer (30 s, doubling) first."""
         sh.run(f"test -f {CONF}.labctl-keep && mv {CONF}.labctl-keep {CONF}; true")
         _reload(sh)
         sh.run(f"rm -f {INJECT}", check=False)
@@ -327,10 +327,10 @@ def _start(sh: NodeShell) -> None:
 
 
 def _wake_idle(sh: NodeShell) -> None:
-    """`bgpctl neighbor X up` of every session in Idle: it starts at once, its idle-hold back-off reset."""
+    """`bgpctl neighbor X up` of every session: an Idle one starts at once, and each forgets its
+    errors (bgpd resets the idle-hold time and error count; an established session stays up)."""
     for session in parse_neighbors(sh.run("bgpctl -j show neighbor", check=False)[1]):
-        if session.state == "Idle":
-            sh.run(f"bgpctl neighbor {shlex.quote(session.peer_address)} up", check=False)
+        sh.run(f"bgpctl neighbor {shlex.quote(session.peer_address)} up", check=False)
 
 
 def _reload(sh: NodeShell) -> None:

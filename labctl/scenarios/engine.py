@@ -12,6 +12,7 @@ import time
 
 from labctl.automation import fleet
 from labctl.automation.observe import collect_observers, start_observers
+from labctl.automation.tasks import wake_sessions
 from labctl.errors import LabctlError
 from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, node_version, replace, wait_converged
 from labctl.runtime import faults, host, images
@@ -102,6 +103,7 @@ def observe(lab: Lab, sc: Scenario, fp: FaultPlan, nr, progress) -> Observation:
     """Carry the fault out on the lab and record what happened; raises ScenarioAborted."""
     plan = lab.plan
     progress(f"{sc.name}: baseline")
+    fleet.run(nr, wake_sessions, "routers")  # no back-off left over from an earlier fault (OpenBGPD's idle-hold)
     base = wait_converged(lab, nr, 30)
     if not base.converged:
         raise ScenarioAborted("the lab was not converged before the fault: " + "; ".join(_problems(base)))

@@ -9,8 +9,8 @@ from typing import Callable
 
 from labctl import daemons
 from labctl.automation import fleet
-from labctl.automation.policy_tasks import (clear_sessions, collect_routes, inject, resources, restore, session_detail,
-                                            wake_sessions)
+from labctl.automation.policy_tasks import clear_sessions, collect_routes, inject, resources, restore, session_detail
+from labctl.automation.tasks import wake_sessions
 from labctl.errors import LabctlError
 from labctl.lifecycle import Convergence, Lab, convergence_timeout, wait_converged
 from labctl.plan import Plan
