@@ -124,12 +124,15 @@ class Poller(threading.Thread):
 
 
 def session_downs(lab, since: float) -> dict[str, list]:
-    """Session-down events in each route server's daemon log after the wall-clock instant `since`."""
+    """Session-down events in each route server's daemon log after the wall-clock instant `since`.
+    The log must show the sessions coming up at the start: proof that it is read and parsed."""
     out = {}
     for rs in lab.plan.by_role("route_server"):
         daemon = daemons.get(rs.daemon)
         text = nodes.run(lab.plan.lab, rs.name, ["cat", daemon.log_path], timeout=30).stdout
-        out[rs.name] = [c for c in daemon.parse_log(text) if not c.up and c.time >= since]
+        changes = daemon.parse_log(text)
+        assert any(c.up and c.t < since for c in changes), f"{rs.name}: no session-up event in {daemon.log_path}"
+        out[rs.name] = [c for c in changes if not c.up and c.t >= since]
     return out
 
 
