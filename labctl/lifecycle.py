@@ -476,7 +476,9 @@ def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None
         nr.close_connections()
     if node in errors or node not in results:
         raise LabctlError(f"{node}: looking glass failed: {errors.get(node, 'no answer')}")
-    peers = {s.peer_address: s.peer for s in lab.plan.nodes[node].sessions}
+    nodes = lab.plan.nodes  # a router of a member with several is named with its member: "kibi-oka (kibi-net)"
+    peers = {s.peer_address: s.peer if nodes[s.peer].member in ("", s.peer) else f"{s.peer} ({nodes[s.peer].member})"
+             for s in nodes[node].sessions}
     return explain({"node": node, "daemon": lab.plan.nodes[node].daemon, "role": lab.plan.nodes[node].role,
                     "prefix": prefix, "rs_asn": lab.plan.model.ix.route_server_asn, "peers": peers, **results[node]})
 
