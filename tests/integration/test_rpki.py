@@ -2,8 +2,8 @@
 accepted route RPKI-invalid on every route server, and back, without a session going down.
 
 The lab: the policy fixture's IX cut down to its two legitimate members, with a route server per
-daemon (BIRD 2, FRR, BIRD 3, OpenBGPD). Each route server runs StayRTR
-(labctl/daemons/rtr.py). alpha announces a prefix in each family that is inside its registered
+daemon (trixie: BIRD 2.17, FRR 10.3, BIRD 3.1, OpenBGPD 8.8; bookworm: BIRD 2.0.12, FRR 8.4). Each
+route server runs StayRTR (labctl/daemons/rtr.py). alpha announces a prefix in each family that is inside its registered
 space and covered by no ROA (not-found: accepted). Each round pushes a ROA naming another origin
 for both prefixes (valid -> invalid: rejected with reason 14 on every route server, gone at beta)
 and then removes it again (invalid -> valid).
@@ -39,7 +39,11 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "policy"
-LAB, SUBNET = "p-rpki", "172.30.233.0/24"
+# stack -> (lab name, management subnet, route servers by daemon)
+STACKS = {
+    "trixie": ("p-rpki", "172.30.233.0/24", ["bird", "frr", "bird3", "openbgpd"]),  # BIRD 2.17, FRR 10.3, BIRD 3.1, OpenBGPD 8.8
+    "bookworm": ("p-rpki-old", "172.30.234.0/24", ["bird", "frr"]),  # BIRD 2.0.12 (no `rpki reload`), FRR 8.4
+}
 PREFIXES = ("198.18.33.0/24", "2001:db8:101::/48")  # inside alpha's allowed_prefixes, no ROA covers them
 OTHER_ORIGIN = 64510
 ROUNDS = 2
@@ -47,18 +51,15 @@ FLIP_TIMEOUT = 60.0
 RPKI_INVALID = 14
 
 
-def write_ix(dest: Path, roas_extra: bool) -> Path:
+def write_ix(dest: Path, stack: str, roas_extra: bool) -> Path:
     """The cut-down policy IX; `roas_extra` adds the ROAs that make alpha's test prefixes invalid."""
     for f in FIXTURE.iterdir():
         if f.is_file():
             shutil.copy(f, dest / f.name)
     data = yaml.safe_load((FIXTURE / "ix.yml").read_text())
-    data["ix"]["name"] = LAB
-    data["ix"]["management"] = {"ipv4_subnet": SUBNET}
-    data["route_servers"] = [{"name": "rs1", "daemon": "bird", "site": "lab"},
-                             {"name": "rs2", "daemon": "frr", "site": "lab"},
-                             {"name": "rs3", "daemon": "bird3", "site": "lab"},
-                             {"name": "rs4", "daemon": "openbgpd", "site": "lab"}]
+    lab, subnet, route_servers = STACKS[stack]
+    data["ix"].update(name=lab, stack=stack, management={"ipv4_subnet": subnet})
+    data["route_servers"] = [{"name": f"rs{i}", "daemon": d, "site": "lab"} for i, d in enumerate(route_servers, 1)]
     data["members"] = [m for m in data["members"] if m["name"] in ("alpha", "beta")]
     roas = data["ix"]["policy"]["rpki"]["roas"]
     if roas_extra:
@@ -150,7 +151,7 @@ def beta_holds(lab, want: bool, timeout: float = 30) -> dict[str, bool]:
 
 def flip(lab, ix: Path, tmp: Path, invalid: bool) -> dict:
     """Rewrite ix.yml with or without the extra ROAs, push, and time the flip on every route server."""
-    write_ix(tmp, roas_extra=invalid)
+    write_ix(tmp, lab.plan.model.ix.stack, roas_extra=invalid)
     route_servers = [n.name for n in lab.plan.by_role("route_server")]
     poller = Poller(lab, route_servers, "invalid" if invalid else "accepted")
     t0 = time.monotonic()
@@ -184,8 +185,9 @@ def print_table(results: list[dict]) -> None:
               f"median {statistics.median(rets):.3f} s after push return (max {max(rets):.3f})")
 
 
-def test_roa_push_flips_routes_on_every_route_server_without_a_session_reset(lab_host, tmp_path):
-    ix = write_ix(tmp_path, roas_extra=False)
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_roa_push_flips_routes_on_every_route_server_without_a_session_reset(lab_host, tmp_path, stack):
+    ix = write_ix(tmp_path, stack, roas_extra=False)
     started = time.monotonic()
     try:
         up = labmod.up(ix)
@@ -222,9 +224,9 @@ def test_roa_push_flips_routes_on_every_route_server_without_a_session_reset(lab
             status = labmod.status(ix)
             assert status.convergence.converged, (status.convergence.down_sessions, status.convergence.missing_routes)
             print_table(results)
-            out = Path(os.environ.get("LABCTL_ARTIFACTS", tmp_path)) / "rpki-flips.json"
+            out = Path(os.environ.get("LABCTL_ARTIFACTS", tmp_path)) / f"rpki-flips-{stack}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps({"route_servers": {rs: lab.plan.nodes[rs].daemon for rs in route_servers},
+            out.write_text(json.dumps({"stack": stack, "route_servers": {rs: lab.plan.nodes[rs].daemon for rs in route_servers},
                                        "results": results}, indent=1))
             print(f"figures in {out}")
         finally:
@@ -232,5 +234,6 @@ def test_roa_push_flips_routes_on_every_route_server_without_a_session_reset(lab
             nr.close_connections()
     finally:
         down = labmod.down(ix)
-    assert leftovers(LAB, tmp_path / ".labctl" / LAB) == [], down
+    lab_name = STACKS[stack][0]
+    assert leftovers(lab_name, tmp_path / ".labctl" / lab_name) == [], down
     print(f"test run time incl. up and down: {time.monotonic() - started:.1f} s")
