@@ -247,6 +247,9 @@ def validate(
     raise typer.Exit(1 if failed else 0)
 
 
+TARGETS = ("containerlab", "clabernetes")
+
+
 @app.command()
 def generate(
     file: Path = _file_option(),
@@ -254,32 +257,72 @@ def generate(
     outdir: Path = typer.Option(None, "-o", "--output", help="Output folder.", show_default="./<lab name>"),
     image: str = typer.Option(None, "--image", help="One node image for every node.",
                               show_default="each node's stack image, labctl/node-<stack>:<hash>"),
+    target: str = typer.Option("containerlab", "--target",
+                               help="containerlab: topology + node configs; clabernetes: a Kubernetes Topology "
+                                    "and ConfigMaps (docs/MULTIHOST.md)."),
+    registry: str = typer.Option(None, "--registry", help="clabernetes: registry the cluster pulls node images "
+                                                         "from, put before each image name (e.g. reg.example:5000).",
+                                 show_default="the local image names"),
+    ssh_key: Path = typer.Option(None, "--ssh-key", help="clabernetes: public key file put in every node's "
+                                                        "authorized_keys.", show_default="none: no SSH login"),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
-    """Write the containerlab topology and every node's FRR/BIRD config. Deterministic.
+    """Write the containerlab topology and every node's FRR/BIRD config, or (--target clabernetes)
+    the clabernetes manifests. Deterministic.
 
-    Example: labctl generate -f ix.yml -o lab/
+    Example: labctl generate -f ix.yml -o lab/      (or: --target clabernetes --registry reg.example:5000)
     """
     from labctl.model.load import ModelErrors
     from labctl.plan import build_plan
-    from labctl.render import render_lab, write_lab
+    from labctl.render import write_lab
     from labctl.runtime.images import node_image_tags
 
     file = _ix_file(file, file_arg, required=True)
     try:
+        options = _target_options(target, registry, ssh_key)
         model = _load(file)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
         _fail(exc)
     plan = build_plan(model)
-    target = outdir or Path(plan.lab)
-    files = render_lab(plan, image or node_image_tags({plan.default_image, *plan.image_keys}))
-    write_lab(files, target)
+    dest = outdir or Path(plan.lab)
+    files = _render_target(plan, image or node_image_tags({plan.default_image, *plan.image_keys}), target, options)
+    write_lab(files, dest)
     if as_json:
-        _dump({"lab": plan.lab, "output": str(target), "nodes": len(plan.nodes), "files": sorted(files)})
-    else:
-        out.print(f"wrote {len(files)} files for {len(plan.nodes)} nodes to {target}", highlight=False)
+        _dump({"lab": plan.lab, "target": target, "output": str(dest), "nodes": len(plan.nodes), "files": sorted(files)})
+        return
+    out.print(f"wrote {len(files)} files for {len(plan.nodes)} nodes to {dest}", highlight=False)
+    if target == "clabernetes":
+        where = f"from {registry}" if registry else "under their local names (no --registry)"
+        out.print(f"node images are named {where}: the cluster must be able to pull them; "
+                  f"apply with: kubectl apply --server-side -f {dest}", highlight=False)
+
+
+def _target_options(target: str, registry: str | None, ssh_key: Path | None) -> dict:
+    if target not in TARGETS:
+        raise LabctlError(f"unknown --target {target!r}", hint=f"use one of: {', '.join(TARGETS)}")
+    if target != "clabernetes":
+        if registry or ssh_key:
+            raise LabctlError("--registry and --ssh-key apply to --target clabernetes only",
+                              hint="add --target clabernetes, or drop them")
+        return {}
+    options: dict = {"registry": registry}
+    if ssh_key is not None:
+        try:
+            options["authorized_keys"] = ssh_key.read_text()
+        except OSError as exc:
+            raise LabctlError(f"{ssh_key}: cannot read the SSH public key ({exc.strerror})",
+                              hint="give a public key file, e.g. --ssh-key ~/.ssh/id_ed25519.pub") from None
+        if "PRIVATE KEY" in options["authorized_keys"]:
+            raise LabctlError(f"{ssh_key} is a private key", hint="give the .pub file next to it")
+    return options
+
+
+def _render_target(plan, image, target: str, options: dict) -> dict[str, str]:
+    from labctl.render import render_clabernetes, render_lab
+
+    return render_clabernetes(plan, image, **options) if target == "clabernetes" else render_lab(plan, image)
 
 
 def _json_default(obj):
