@@ -9,8 +9,8 @@ for both prefixes (valid -> invalid: rejected with reason 14 on every route serv
 and then removes it again (invalid -> valid).
 
 Measured, per push and route server: when the new state was first seen, polling each route server
-through `docker exec` from the moment the push started (a poller thread), relative to the push's
-start and to its return. Printed as a table; with LABCTL_ARTIFACTS set also written as JSON.
+through `docker exec` from the moment the push started (a thread per route server), relative to
+the push's start and to its return. Printed as a table; with LABCTL_ARTIFACTS set also written as JSON.
 """
 
 from __future__ import annotations
@@ -102,25 +102,39 @@ def route_state(lab, rs: str, prefix: str) -> str:
     return "invalid" if reasons == [RPKI_INVALID] else f"other {reasons}"
 
 
-class Poller(threading.Thread):
-    """Polls every (route server, prefix) until each shows `want`; records the first instant it did."""
+class Poller:
+    """Polls each route server in its own thread (its prefixes in turn) until each (route server,
+    prefix) shows `want`; records the first instant it did. Resolution: one `docker exec` of the
+    daemon's looking-glass command per prefix, about 0.1-0.3 s on the 2-core host."""
 
     def __init__(self, lab, route_servers: list[str], want: str):
-        super().__init__(daemon=True)
         self.lab, self.want = lab, want
         self.pending = {(rs, p) for rs in route_servers for p in PREFIXES}
         self.seen: dict[tuple[str, str], float] = {}
         self.last: dict[tuple[str, str], str] = {}
         self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._poll, args=(rs,), daemon=True) for rs in route_servers]
 
-    def run(self) -> None:
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self.stop.set()
+
+    def _poll(self, rs: str) -> None:
+        mine = {(rs, p) for p in PREFIXES}
         deadline = time.monotonic() + FLIP_TIMEOUT + 120  # the push itself takes a while
-        while self.pending and not self.stop.is_set() and time.monotonic() < deadline:
-            for key in sorted(self.pending):
+        while mine and not self.stop.is_set() and time.monotonic() < deadline:
+            for key in sorted(mine):
                 state = route_state(self.lab, *key)
                 self.last[key] = state
                 if state == self.want:
                     self.seen[key] = time.monotonic()
+                    mine.discard(key)
                     self.pending.discard(key)
 
 
@@ -159,7 +173,6 @@ def flip(lab, ix: Path, tmp: Path, invalid: bool) -> dict:
     report = labmod.push(ix)
     t_push = time.monotonic() - t0
     poller.join(FLIP_TIMEOUT)
-    poller.stop.set()
     assert not poller.pending, f"not flipped within {FLIP_TIMEOUT} s after the push: {poller.last}"
     changed = {n.node: n for n in report.nodes if n.status != "unchanged"}
     assert set(changed) == set(route_servers), report
