@@ -32,7 +32,7 @@ from labctl.cli import app
 from labctl.model.load import load, load_text
 from labctl.plan import build_plan
 from labctl.render import render_clabernetes, render_node, write_lab
-from labctl.render.clabernetes import API_VERSION, CONFIGMAP_BUDGET, RENDERED_DIR, split_text
+from labctl.render.clabernetes import API_VERSION, CONFIGMAP_BUDGET, RENDERED_DIR, dump_manifest, split_text
 from tests.unit.test_golden import diff_report, tree
 from tests.unit.test_topology_schema import errors as clab_errors
 
@@ -204,6 +204,22 @@ def test_files_over_the_budget_are_cut_into_parts_and_joined_again():
     for cm in maps.values():
         assert sum(len(k.encode()) + len(v.encode()) for k, v in cm["data"].items()) <= budget
     assert delivered_files(topology, maps) == delivered_files(*manifests(rendered("regional-ix")))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_libyaml_and_pure_python_emitters_write_the_same_manifests(name):
+    """The fast path of dump_manifest (libyaml) must not change a byte of the output."""
+    for text in rendered(name).values():
+        doc = yaml.safe_load(text)
+        body = text.split("\n", 1)[1]  # after the header comment
+        assert dump_manifest(doc, fast=False) == body
+        assert dump_manifest(doc) == body
+
+
+def test_non_ascii_text_takes_the_pure_python_emitter():
+    doc = {"data": {"k": "Zürich\nline\n"}}
+    assert dump_manifest(doc) == dump_manifest(doc, fast=False)
+    assert yaml.safe_load(dump_manifest(doc)) == doc
 
 
 @pytest.mark.parametrize("text", ["", "a\n", "x" * 100 + "\n" + "y" * 5 + "\n", "ü" * 40, "line\n" * 50 + "tail"])
