@@ -9,7 +9,8 @@ for it. For every daemon labctl implements, on every stack that ships it
 (labctl/daemons/stacks.py: FRR 10.3, BIRD 2.17, BIRD 3.1 and OpenBGPD 8.8 on trixie; FRR 8.4 and
 BIRD 2.0.12 on bookworm), in one run:
 
-1. bench/make_large_ix.py N with a single route server `rs1` of that daemon and stack; labctl's
+1. bench/make_large_ix.py N with a single route server `rs1` of that daemon and stack and BFD
+   off for every member (OpenBGPD has no BFD; all releases get the same IX); labctl's
    own model, plan and renderer produce rs1's files (the same files `labctl up` would push).
 2. `docker run` of the stack's node image with no network (`--network none`) and the lab nodes'
    capabilities; eth1 is a veth whose peer stays in the container, addressed by rs1's network.sh.
@@ -147,6 +148,8 @@ def rs_files(variant: dict, n: int) -> tuple[dict[str, str], int]:
     doc["ix"]["name"] = f"b-rs-{n}"
     doc["ix"]["stack"] = variant["stack"]
     doc["route_servers"] = [{"name": "rs1", "daemon": variant["daemon"], "site": "s1"}]
+    for member in doc["members"]:  # no BFD anywhere: OpenBGPD has none, and every release gets the same IX
+        member.pop("bfd", None)
     plan = build_plan(load_text(yaml.safe_dump(doc, sort_keys=False), f"bench-rs-{n}.yml"))
     node = plan.nodes["rs1"]
     return render_node(plan, node), len(node.sessions)
