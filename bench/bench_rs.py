@@ -16,7 +16,7 @@ BIRD 2.0.12 on bookworm), in one run:
    capabilities; eth1 is a veth whose peer stays in the container, addressed by rs1's network.sh.
    No member exists, so all 2N sessions stay in Connect/Active: this measures loading the config,
    not BGP convergence.
-3. Under the lab lock (/tmp/labctl-lab.lock, held for this one measurement): t0, then labctl's
+3. Under the lab lock (/tmp/labctl-lab.lock, held for one repeat of every size): t0, then labctl's
    own `Daemon.prepare` + `Daemon.apply(running=False)` through a `docker exec` shell, i.e. what
    `labctl up`'s configure step runs on a fresh node (upload, the daemon's own config check, start,
    and for FRR completing the boot-time load with frr-reload).
@@ -263,7 +263,7 @@ def measure(variant: dict, n: int, limit: float) -> dict:
 
 @contextlib.contextmanager
 def lab_lock(enabled: bool):
-    """/tmp/labctl-lab.lock (one lab at a time on this host), held for one size of one repeat."""
+    """/tmp/labctl-lab.lock (one lab at a time on this host), held for one repeat (every size)."""
     if not enabled:
         yield None
         return
@@ -342,20 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     started = now()
     over: set[str] = set()  # over the limit at some size: larger sizes are not run
     for rep in range(args.repeats):
-        for n in sizes:
-            todo = [v for v in chosen if v["key"] not in over]
-            for v in chosen:
-                if v["key"] in over:
-                    print(f"repeat {rep + 1} {v['label']} {n}: not run (over the limit at a smaller size)", flush=True)
-            if not todo:
-                continue
-            with lab_lock(not args.no_lock):
-                for v in todo:
+        with lab_lock(not args.no_lock):  # per repeat: a few minutes, so other labs interleave
+            for n in sizes:
+                for v in chosen:
+                    if v["key"] in over:
+                        print(f"repeat {rep + 1} {v['label']} {n}: not run (over the limit at a smaller size)", flush=True)
+                        continue
                     entry = measure(v, n, args.limit)
                     entry["repeat"] = rep + 1
                     runs.append(entry)
                     report(entry, args.limit)
-            over |= {r["variant"] for r in runs if r["cold"]["over_limit"] and r["members"] == n}
+                over |= {r["variant"] for r in runs if r["cold"]["over_limit"] and r["members"] == n}
     summary = summarise(runs, chosen, sizes, args.limit)
     print_tables(summary, chosen, sizes)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

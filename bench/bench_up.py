@@ -8,7 +8,7 @@ Copies the IX file to a temporary folder as lab `b-up` (`b-up-<stack>` with --st
 `ix.stack` set to that stack) on management subnet 172.30.230.0/24 (so it cannot collide with
 other labs), builds the node images it needs when missing, generates the containerlab topology
 once with `labctl generate` (plus the ssh/authorized_keys bind file), then per repeat and stack
-(stacks alternate within a repeat), holding /tmp/labctl-lab.lock for that repeat only:
+(stacks alternate within a repeat), holding /tmp/labctl-lab.lock for one repeat of every stack:
 `containerlab deploy -t` (bare), `containerlab destroy -t --cleanup`, `labctl up --json` (phases
 from its JSON), `labctl down`. Prints median and min per stack, writes bench/results/up.json
 (up-stacks.json with --stacks). Needs root, Docker and containerlab (`labctl host setup`).
@@ -64,33 +64,31 @@ def prepare(args, stack: str | None, tmp: Path) -> dict:
 
 
 def one_repeat(target: dict, i: int) -> dict:
-    """Bare containerlab deploy + destroy, then labctl up + down, all under the lab lock."""
+    """Bare containerlab deploy + destroy, then labctl up + down (the caller holds the lab lock)."""
     ix, topo = str(target["ix"]), str(target["topo"])
     entry: dict = {"repeat": i + 1, "stack": target["stack"]}
-    with open(LAB_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        entry["start"], entry["load_before"] = now(), loadavg()
-        proc, wall = run(["containerlab", "deploy", "-t", topo, "--log-level", "warn"], timeout=1800)
-        entry["bare_deploy"] = round(wall, 2) if proc.returncode == 0 else None
-        entry["bare_deploy_rc"] = proc.returncode
-        if proc.returncode:
-            entry["bare_deploy_error"] = proc.stderr[-1500:]
-        proc, wall = run(["containerlab", "destroy", "-t", topo, "--cleanup", "--log-level", "warn"], timeout=900)
-        entry["bare_destroy"] = round(wall, 2)
-        entry["load_before_up"] = loadavg()
-        try:
-            proc, wall, data = labctl("up", ix, "--json", timeout=3600)
-            entry["up_wall"] = round(wall, 2)
-            entry["up_rc"] = proc.returncode
-            entry["up_ok"] = bool(data and data.get("ok"))
-            entry["phases"] = (data or {}).get("phases", {})
-            entry["converge_seconds"] = (data or {}).get("convergence", {}).get("seconds")
-            if not entry["up_ok"]:
-                entry["up_error"] = (proc.stderr or proc.stdout)[-2000:]
-        finally:
-            _, wall, _ = labctl("down", ix, "--json", timeout=900)
-            entry["down_wall"] = round(wall, 2)
-            ensure_down(target["lab"])
+    entry["start"], entry["load_before"] = now(), loadavg()
+    proc, wall = run(["containerlab", "deploy", "-t", topo, "--log-level", "warn"], timeout=1800)
+    entry["bare_deploy"] = round(wall, 2) if proc.returncode == 0 else None
+    entry["bare_deploy_rc"] = proc.returncode
+    if proc.returncode:
+        entry["bare_deploy_error"] = proc.stderr[-1500:]
+    proc, wall = run(["containerlab", "destroy", "-t", topo, "--cleanup", "--log-level", "warn"], timeout=900)
+    entry["bare_destroy"] = round(wall, 2)
+    entry["load_before_up"] = loadavg()
+    try:
+        proc, wall, data = labctl("up", ix, "--json", timeout=3600)
+        entry["up_wall"] = round(wall, 2)
+        entry["up_rc"] = proc.returncode
+        entry["up_ok"] = bool(data and data.get("ok"))
+        entry["phases"] = (data or {}).get("phases", {})
+        entry["converge_seconds"] = (data or {}).get("convergence", {}).get("seconds")
+        if not entry["up_ok"]:
+            entry["up_error"] = (proc.stderr or proc.stdout)[-2000:]
+    finally:
+        _, wall, _ = labctl("down", ix, "--json", timeout=900)
+        entry["down_wall"] = round(wall, 2)
+        ensure_down(target["lab"])
     return entry
 
 
@@ -127,12 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         for t in targets:
             print(f"lab {t['lab']}: stack {t['stack']}, {t['nodes']} nodes, images {t['images']}", flush=True)
         for i in range(args.repeats):
-            for t in targets:  # alternate the stacks, so both see the same host noise
-                entry = one_repeat(t, i)
-                runs.append(entry)
-                print(f"repeat {i + 1} {t['stack']}: bare deploy {entry['bare_deploy']}s, labctl up "
-                      f"{entry.get('up_wall')}s (ok={entry.get('up_ok')}) {entry.get('phases')}, "
-                      f"down {entry['down_wall']}s, load {entry['load_before'][0]}", flush=True)
+            with open(LAB_LOCK, "w") as lock:  # one repeat of every stack (a few minutes)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                for t in targets:  # alternate the stacks, so both see the same host noise
+                    entry = one_repeat(t, i)
+                    runs.append(entry)
+                    print(f"repeat {i + 1} {t['stack']}: bare deploy {entry['bare_deploy']}s, labctl up "
+                          f"{entry.get('up_wall')}s (ok={entry.get('up_ok')}) {entry.get('phases')}, "
+                          f"down {entry['down_wall']}s, load {entry['load_before'][0]}", flush=True)
 
     result = {"date": started, "end": now(), "ix": str(args.ix.relative_to(REPO)) if args.ix.is_relative_to(REPO)
               else str(args.ix), "repeats": args.repeats, "stacks": {}, "runs": runs}
