@@ -26,7 +26,8 @@ BIRD 2.0.12 on bookworm), in one run:
    `show running-config` holds as many `route-map`, prefix-list and as-path lines as the file;
    idle = the first 1 s window after that in which the container used < 50 ms CPU (cgroup
    cpu.stat). Polls run every 0.5 s. A run still incomplete at --limit s is cut and reported as
-   ">limit"; larger sizes of the same daemon release are then not run.
+   ">limit"; that daemon release is then not run at that size or larger again (later repeats
+   still run its smaller sizes).
 5. Reload: `Daemon.apply(running=True)` of the unchanged config (FRR: frr-reload.py; BIRD:
    `birdc configure`; what `labctl push` does), timed the same way.
 6. Memory: VmRSS (and Pss from smaps_rollup) summed over every process of the daemon
@@ -340,19 +341,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"image {key}: {ensure_node_image(key)}", flush=True)
     runs: list[dict] = []
     started = now()
-    over: set[str] = set()  # over the limit at some size: larger sizes are not run
+    over: dict[str, int] = {}  # daemon release -> the size it went over the limit at: not run at that size or larger
     for rep in range(args.repeats):
         with lab_lock(not args.no_lock):  # per repeat: a few minutes, so other labs interleave
             for n in sizes:
                 for v in chosen:
-                    if v["key"] in over:
-                        print(f"repeat {rep + 1} {v['label']} {n}: not run (over the limit at a smaller size)", flush=True)
+                    if n >= over.get(v["key"], n + 1):
+                        print(f"repeat {rep + 1} {v['label']} {n}: not run (over the limit at {over[v['key']]})", flush=True)
                         continue
                     entry = measure(v, n, args.limit)
                     entry["repeat"] = rep + 1
                     runs.append(entry)
                     report(entry, args.limit)
-                over |= {r["variant"] for r in runs if r["cold"]["over_limit"] and r["members"] == n}
+                for r in runs:
+                    if r["cold"]["over_limit"]:
+                        over[r["variant"]] = min(over.get(r["variant"], r["members"]), r["members"])
     summary = summarise(runs, chosen, sizes, args.limit)
     print_tables(summary, chosen, sizes)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
