@@ -250,7 +250,6 @@ def _collect(lab: Lab, nr, offsets: dict[str, int], probes: dict[str, list], obs
     collected, errors = fleet.run(nr, lambda task: collect_observers(
         task, offsets[task.host.name], len(probes.get(task.host.name, []))), "routers")
     obs.observer_errors = errors
-    events: list[Event] = []
     results: list[tuple[ProbeResult, str]] = []
     for node, data in sorted(collected.items()):
         events += parse_daemon_log(node, plan.nodes[node].daemon, data["daemon_log"], peer_names(plan, node))
