@@ -243,6 +243,7 @@ class OpenBgpd(Daemon):
             _reload(sh)
         if roas is not None:
             _rtr_sync(sh, roas)
+
     def collect(self, sh: NodeShell) -> NodeBgp:
         state = NodeBgp()
         if not self.running(sh):

@@ -283,3 +283,16 @@ def test_recovery_window_allows_openbgpds_idle_hold():
     bird_frr = build_plan(load_text((POLICY / "ix.yml").read_text(), str(POLICY / "ix.yml")))
     with_openbgpd = plan_of(policy_ix())
     assert recovery_limit(with_openbgpd) - recovery_limit(bird_frr) == pytest.approx(60 - 10)
+
+
+def test_looking_glass_explains_an_openbgpd_rejection():
+    from labctl.policy.explain import explain
+    from labctl.report.lg import render_lg
+
+    routes = openbgpd.parse_rib(text("lab/rs-show-rib-prefix-detail.json"))
+    result = {"node": "rs1", "daemon": "openbgpd", "role": "route_server", "prefix": "198.18.0.0/24",
+              "rs_asn": 64511, "routes": [r.__dict__ for r in routes]}
+    explained = explain(result)
+    assert [x["key"] for x in explained["routes"][0]["reasons"]] == ["next-hop", "prefix-not-allowed"]
+    text_ = render_lg(explained)
+    assert "from beta (192.0.2.4)" in text_ and "why: 5 next-hop: NEXT_HOP is not the announcing member's own address" in text_
