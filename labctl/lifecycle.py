@@ -454,7 +454,7 @@ def status(ix_file: Path | None = None, lab_name: str | None = None) -> Status:
         have = set(states[viewer.name].routes["ipv4"] + states[viewer.name].routes["ipv6"]) if viewer.name in states else set()
         matrix[viewer.name] = {}
         for origin in members:
-            if origin.name == viewer.name:
+            if origin.member == viewer.member:  # itself, or another router of its member: its own prefixes
                 continue
             cells = {}
             for afi, prefixes in (("ipv4", origin.prefixes4), ("ipv6", origin.prefixes6)):

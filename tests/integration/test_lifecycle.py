@@ -33,13 +33,17 @@ def labctl(*args: str) -> tuple[int, dict | str]:
         return result.exit_code, text + result.stderr
 
 
-def assert_full_visibility(status: dict, members: int) -> None:
+def assert_full_visibility(status: dict, members: int, siblings: dict[str, str] | None = None) -> None:
+    """Every member router sees every other member's prefixes; `siblings`: router -> its member's
+    other router (a member's own prefixes are not in its routers' rows)."""
+    siblings = siblings or {}
     matrix = status["matrix"]
     assert len(matrix) == members
     holes = [(viewer, origin, afi) for viewer, row in matrix.items() for origin, cells in row.items()
              for afi, seen in cells.items() if seen is False]
     assert holes == []
-    assert all(len(row) == members - 1 for row in matrix.values())
+    assert all(len(row) == members - 1 - (viewer in siblings) for viewer, row in matrix.items())
+    assert all(siblings[viewer] not in row for viewer, row in matrix.items() if viewer in siblings)
 
 
 def test_minimal_lab_up_push_rollback_down(lab_host, examples, tmp_path):
@@ -101,16 +105,19 @@ def test_regional_ix_full_visibility(lab_host, examples, tmp_path):
     try:
         code, up = labctl("up", str(ix), "--json")
         assert code == 0, up
-        assert len(up["configured"]) == 13
+        assert len(up["configured"]) == 15  # 3 switches, 2 route servers, 10 routers of 8 members
         code, status = labctl("status", str(ix), "--json")
         assert code == 0, status
         sessions = [s for node in status["sessions"].values() for s in node]
-        # 8 members x 2 route servers x 2 families, seen from both ends, plus the bilateral pair
-        assert sum(1 for s in sessions if s["state"] == "Established") == len(sessions) == 8 * 2 * 2 * 2 + 2 * 2
-        assert_full_visibility(status, 8)
+        # 10 member routers x 2 route servers x 2 families, seen from both ends, the bilateral pair, and
+        # the iBGP of the 2 dual-homed members over their own links
+        assert sum(1 for s in sessions if s["state"] == "Established") == len(sessions) == \
+            10 * 2 * 2 * 2 + 2 * 2 + 2 * 2 * 2
+        pairs = {"seto-net": "seto-net-oka", "momo-catv": "momo-catv-oka"}
+        assert_full_visibility(status, 10, pairs | {b: a for a, b in pairs.items()})
     finally:
         code, down = labctl("down", str(ix), "--json")
-    assert code == 0 and down["containers_removed"] == 13
+    assert code == 0 and down["containers_removed"] == 15
     assert leftovers("t-kibi", tmp_path / ".labctl" / "t-kibi") == []
 
 
