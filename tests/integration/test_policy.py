@@ -200,6 +200,7 @@ def test_policy_scenario_on_openbgpd_and_bird3(lab_host, tmp_path):
         assert up.ok, (up.failed_nodes, up.convergence.down_sessions, up.convergence.missing_routes)
         lab = labmod.open_lab(ix)
         assert (lab.plan.nodes["rs1"].daemon, lab.plan.nodes["rs2"].image) == ("openbgpd", "trixie-bird3")
+        explain_one_rejection(lab, ix)
         result = run_policy_scenario(lab, progress=lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}"))
         out = Path(os.environ.get("LABCTL_ARTIFACTS", tmp_path)) / "policy-result-openbgpd.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -240,3 +241,31 @@ def test_policy_scenario_on_openbgpd_and_bird3(lab_host, tmp_path):
         labmod.down(ix)
     assert leftovers("p-obgpd", tmp_path / ".labctl" / "p-obgpd") == []
     print(f"test run time incl. up and down: {time.monotonic() - started:.1f} s")
+
+
+def explain_one_rejection(lab, ix: Path) -> None:
+    """`labctl lg` on the OpenBGPD route server explains a route its filter rejected: the OpenBGPD
+    member beta announces a third-party next hop (then the rendered config is back)."""
+    from labctl.policy.data import REASON_BY_CODE
+
+    spec = build_spec(lab.plan, attackers=["beta"], steerer="alpha")
+    hostile = next(a for a in spec.announcements if a.case == "next-hop" and a.afi == "ipv4")
+    node = lab.plan.nodes["beta"]
+    nr = lab.nornir(only=["beta"])
+    try:
+        assert not nr.run(task=inject, text=daemons.get("openbgpd").injection(
+            lab.plan, node, [hostile], {}, lab.node_files()["beta"])).failed
+        deadline = time.monotonic() + 30
+        while True:
+            got = json.loads(runner.invoke(app, ["lg", "rs1", hostile.prefix, "--file", str(ix), "--json"]).stdout)
+            rejected = [r for r in got["routes"] if r["rejected"]]
+            if rejected or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        want = [REASON_BY_CODE[c].key for c in hostile.expected_reasons]
+        assert "next-hop" in want and [x["key"] for x in rejected[0]["reasons"]] == want, got
+        text = runner.invoke(app, ["lg", "rs1", hostile.prefix, "--file", str(ix)]).stdout
+        assert "why: 5 next-hop: NEXT_HOP is not the announcing member's own address" in text, text
+    finally:
+        nr.run(task=restore)
+        nr.close_connections()
