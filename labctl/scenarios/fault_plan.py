@@ -127,6 +127,60 @@ def choose_probes(plan: Plan, before: dict[str, set[str]], during: dict[str, set
     return chosen
 
 
+def _trunk_fault(plan: Plan, sc: Scenario, before: dict[str, set[str]], netem: bool) -> FaultPlan:
+    """A trunk cut or impaired. A member with routers on both sides of it is probed for nothing that
+    must stay lossless (its traffic may cross the trunk, or move to its other router); a cut adds
+    a probe that its prefixes answer again on the source's side."""
+    target = sc.target
+    if sc.fault == "trunk-down" and target == "auto":
+        target = "-".join(plan.model.trunks[-1].between) if plan.model.trunks else "auto"
+    a, b, sw, port = _trunk(plan, target)
+    imp = sc.impair
+    split = sc.fault == "trunk-down" or (imp is not None and imp.loss_percent >= 100)
+    during = expected_routes(plan, removed_trunk=(a, b)) if split else before
+    island = islands(plan, (a, b))
+    straddling = _straddling(plan, island)
+    probes = choose_probes(plan, before, expected_routes(plan, removed_trunk=(a, b)), straddling)
+    if split:
+        probes += _straddling_probes(plan, island, straddling, probes)
+    if sc.fault == "trunk-down":
+        return FaultPlan(f"trunk {a}-{b} down ({sw}:{port})", FaultAction("link", sw, port=port), set(), during, probes)
+    routers = [n for n in plan.by_role("member") if n.name not in straddling]
+    cross = [(x.name, y.name) for x in routers for y in routers
+             if island[x.site] != island[y.site] and probe_address(plan, x.name) and probe_address(plan, y.name)]
+    if cross and not split:
+        probes = probes[:2] + [(cross[0][0], cross[0][1], "observed")]
+    note = "" if not imp.delay_ms or netem else f"delay {imp.delay_ms} ms not applied: this kernel has no netem"
+    return FaultPlan(f"trunk {a}-{b} impaired ({imp.loss_percent}% loss"
+                     + (f", {imp.rate_mbit} Mbit/s" if imp.rate_mbit else "")
+                     + (f", {imp.delay_ms} ms delay" if imp.delay_ms and netem else "") + f"; {sw}:{port})",
+                     FaultAction("impair", sw, port=port, impair=imp, netem=netem, trunk=(a, b)),
+                     set(), during, probes, note)
+
+
+def _straddling(plan: Plan, island: dict[str, int]) -> set[str]:
+    """The routers of members that have routers on both sides of a split."""
+    sides: dict[str, set[int]] = {}
+    for n in plan.by_role("member"):
+        sides.setdefault(n.member, set()).add(island[n.site])
+    return {n.name for n in plan.by_role("member") if len(sides[n.member]) > 1}
+
+
+def _straddling_probes(plan: Plan, island: dict[str, int], straddling: set[str],
+                       probes: list) -> list[tuple[str, str, ProbeKind]]:
+    """From a probe source to each member on both sides: through its router on the source's side."""
+    source = next((x for x, _, _ in probes), None)
+    if source is None:
+        return []
+    here = island[plan.nodes[source].site]
+    out: list[tuple[str, str, ProbeKind]] = []
+    for member in sorted({plan.nodes[n].member for n in straddling}):
+        near = [n.name for n in plan.by_role("member") if n.member == member and island[n.site] == here]
+        if near and probe_address(plan, near[0]):
+            out.append((source, near[0], "rerouted"))
+    return out[:2]
+
+
 def routers_of_members(plan: Plan, names: set[str]) -> set[str]:
     """Every router of the members that the named routers belong to: traffic to a member that loses
     one router moves to another, so none of them makes a zero-loss probe pair."""
@@ -244,28 +298,7 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
     if sc.fault == "site-down":
         return _site_down(plan, sc, before)
     if sc.fault in ("trunk-down", "impair"):
-        target = sc.target
-        if sc.fault == "trunk-down" and target == "auto":
-            target = "-".join(plan.model.trunks[-1].between) if plan.model.trunks else "auto"
-        a, b, sw, port = _trunk(plan, target)
-        imp = sc.impair
-        split = sc.fault == "trunk-down" or (imp is not None and imp.loss_percent >= 100)
-        during = expected_routes(plan, removed_trunk=(a, b)) if split else before
-        probes = choose_probes(plan, before, expected_routes(plan, removed_trunk=(a, b)), set())
-        if sc.fault == "trunk-down":
-            return FaultPlan(f"trunk {a}-{b} down ({sw}:{port})", FaultAction("link", sw, port=port), set(), during, probes)
-        island = islands(plan, (a, b))
-        routers = plan.by_role("member")
-        cross = [(x.name, y.name) for x in routers for y in routers
-                 if island[x.site] != island[y.site] and probe_address(plan, x.name) and probe_address(plan, y.name)]
-        if cross and not split:
-            probes = probes[:2] + [(cross[0][0], cross[0][1], "observed")]
-        note = "" if not imp.delay_ms or netem else f"delay {imp.delay_ms} ms not applied: this kernel has no netem"
-        return FaultPlan(f"trunk {a}-{b} impaired ({imp.loss_percent}% loss"
-                         + (f", {imp.rate_mbit} Mbit/s" if imp.rate_mbit else "")
-                         + (f", {imp.delay_ms} ms delay" if imp.delay_ms and netem else "") + f"; {sw}:{port})",
-                         FaultAction("impair", sw, port=port, impair=imp, netem=netem, trunk=(a, b)),
-                         set(), during, probes, note)
+        return _trunk_fault(plan, sc, before, netem)
     if sc.fault == "upgrade":
         return _plan_upgrade(plan, sc, before)
     servers = [r.name for r in plan.model.route_servers]

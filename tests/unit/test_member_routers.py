@@ -174,3 +174,13 @@ def test_site_down_takes_the_site_s_routers_and_keeps_dual_homed_members():
     # the three Tsuyama routers' sessions with both route servers; not momo-catv's backbone iBGP (no switch carries it)
     assert {s.peer for s in broken if s.node == "rs1"} == {"momo-catv", "sanyo-transit", "mimasaka-isp"}
     assert not [s for s in broken if s.kind == "ibgp"]
+
+
+def test_trunk_faults_never_ask_zero_loss_of_a_member_on_both_sides():
+    _, _, cut = _regional_fault("trunk-down")  # okayama-tsuyama: momo-catv has a router on each side
+    zero = {n for x, y, k in cut.probes if k == "zero-loss" for n in (x, y)}
+    assert not zero & {"momo-catv", "momo-catv-oka"}
+    assert [(y, k) for _, y, k in cut.probes if k != "zero-loss"] == [("momo-catv-oka", "rerouted")]
+    assert cut.during["momo-catv"] == cut.during["momo-catv-oka"]  # cut off from the RSs, fed by its backbone
+    _, _, lossy = _regional_fault("impairment")  # okayama-kurashiki: seto-net has a router on each side
+    assert not {n for x, y, _ in lossy.probes for n in (x, y)} & {"seto-net", "seto-net-oka"}
