@@ -320,7 +320,8 @@ def _roa_sync(sh: NodeShell, roa_file: str, reload: bool) -> None:
     table, no session reset)."""
     rtr.wait_synced(sh, rtr.vrps(roa_file), lambda: parse_roa_table(sh.run("birdc show route table rpki4; birdc show route table rpki6",
                                                                  check=False)[1]),
-                    "BIRD's ROA tables", "birdc show protocols all rtr_cache")
+                    "BIRD's ROA tables", "birdc show protocols all rtr_cache",
+                    nudge=lambda: sh.run("birdc restart rtr_cache", check=False))
     if reload:
         sh.run("birdc reload in all")
 

@@ -112,3 +112,21 @@ def test_every_stack_daemon_has_an_image_and_a_release():
             assert stacks.NODE_IMAGES[image].stack == name
             assert len(stacks.release(image, daemon)) >= 2
     assert stacks.release("trixie", "frr") == (10, 3) and stacks.release("bookworm", "frr") == (8, 4)
+
+
+def test_a_stuck_rtr_session_is_nudged_until_the_roas_arrive(monkeypatch):
+    """rtr.wait_synced restarts the daemon's RTR session (the daemon module's nudge) when nothing
+    has synced for NUDGE_AFTER seconds, and returns once the table matches."""
+    import labctl.daemons.rtr as rtr
+
+    monkeypatch.setattr(rtr, "NUDGE_AFTER", 0.05)
+    want = {("198.18.1.0/24", 24, 64496)}
+    nudged: list[float] = []
+    table = lambda: want if nudged else set()  # noqa: E731 - stuck until restarted once
+
+    class Shell:
+        node = "rs1"
+
+    rtr.wait_synced(Shell(), want, table, "BIRD's ROA tables", "birdc show protocols all rtr_cache",
+                    nudge=lambda: nudged.append(1))
+    assert nudged == [1]
