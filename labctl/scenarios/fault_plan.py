@@ -78,21 +78,24 @@ class FaultPlan:
     after: Plan | None = None  # fault `upgrade`: the plan with the node on its new daemon and stack
 
 
-def islands(plan: Plan, removed_trunk: tuple[str, str] | None) -> dict[str, int]:
-    """Site -> the number of the group of sites it still reaches with `removed_trunk` cut."""
+def islands(plan: Plan, removed_trunk: tuple[str, str] | None, dead_site: str | None = None) -> dict[str, int]:
+    """Site -> the number of the group of sites it still reaches with `removed_trunk` cut, or with
+    `dead_site`'s switch gone (every trunk through it: a hub site splits the fabric; the dead site
+    is then a group of its own)."""
     groups = Components(s.name for s in plan.model.sites)
     for tr in plan.model.trunks:
-        if not (removed_trunk and set(tr.between) == set(removed_trunk)):
+        if not (removed_trunk and set(tr.between) == set(removed_trunk)) and dead_site not in tr.between:
             groups.join(*tr.between)
     return groups.index()
 
 
-def expected_routes(plan: Plan, down: set[str] = frozenset(), removed_trunk: tuple[str, str] | None = None
-                    ) -> dict[str, set[str]]:
-    """The prefixes each live member should hold, given dead nodes and a missing trunk (the plan's
-    own derivation, labctl.plan.build.expected_routes, with the fault applied)."""
+def expected_routes(plan: Plan, down: set[str] = frozenset(), removed_trunk: tuple[str, str] | None = None,
+                    dead_site: str | None = None) -> dict[str, set[str]]:
+    """The prefixes each live member should hold, given dead nodes and a missing trunk or site switch
+    (the plan's own derivation, labctl.plan.build.expected_routes, with the fault applied)."""
     m = plan.model
-    got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down), islands(plan, removed_trunk))
+    got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down),
+                                islands(plan, removed_trunk, dead_site))
     return {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
 
 
@@ -227,7 +230,7 @@ def _site_down(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> FaultPl
     dead = {n.name for n in plan.nodes.values() if n.site == site and n.role != "switch"}
     if not any(r.name not in dead for r in plan.model.route_servers):
         raise ValueError(f"site '{site}' holds every route server: nothing would carry the IX")
-    during = _expected(plan, dead, site_islands(plan, site))
+    during = expected_routes(plan, down=dead, dead_site=site)
     probes = choose_probes(plan, before, during, routers_of_members(plan, dead))
     probes += _lost_member_probes(plan, dead, probes)
     return FaultPlan(f"site {site} down ({sw.name}: {len(sw.interfaces)} ports)",
@@ -241,27 +244,11 @@ def _auto_site(plan: Plan) -> str:
     def score(site: str) -> tuple:
         nodes = [n for n in plan.nodes.values() if n.site == site and n.role != "switch"]
         multi = {r.member.name for r in plan.model.member_routers() if r.member.routers}
-        split = len(set(site_islands(plan, site).values())) > 2  # the dead site is a group of its own
+        split = len(set(islands(plan, None, site).values())) > 2  # the dead site is a group of its own
         return (not split, not any(n.role == "route_server" for n in nodes),
                 any(n.member in multi for n in nodes), any(n.role == "member" and n.member not in multi for n in nodes))
     sites = [s.name for s in plan.model.sites]
     return max(sites, key=lambda s: (score(s), -sites.index(s)))
-
-
-def site_islands(plan: Plan, dead_site: str) -> dict[str, int]:
-    """Site -> group of sites it still reaches when `dead_site`'s switch is gone (a hub site splits
-    the fabric); the dead site gets a group of its own."""
-    groups = Components(s.name for s in plan.model.sites)
-    for tr in plan.model.trunks:
-        if dead_site not in tr.between:
-            groups.join(*tr.between)
-    return groups.index()
-
-
-def _expected(plan: Plan, down: set[str], island: dict[str, int]) -> dict[str, set[str]]:
-    m = plan.model
-    got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down), island)
-    return {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
 
 
 def _switch_port(plan: Plan, member: str) -> tuple[str, str]:
@@ -393,7 +380,7 @@ def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
     if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
         dead_site = plan.nodes[fp.action.node].site
-        island, site = site_islands(plan, dead_site), {n.name: n.site for n in plan.nodes.values()}
+        island, site = islands(plan, None, dead_site), {n.name: n.site for n in plan.nodes.values()}
         return [s for s in plan.sessions() if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes
                 or island[site[s.node]] != island[site[s.peer]])]
     if sc.fault == "link-down":  # a member's backbone does not pass through the IX switch
