@@ -183,7 +183,10 @@ for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/{port}) 2>/dev/null && break;
 echo "@@@ metrics"
 python3 -c "import urllib.request; print(urllib.request.urlopen('http://{metrics}/metrics').read().decode())"
 mkdir -p /run/bird && bird -c /gen/bird.conf
-for i in $(seq 100); do birdc show route table rpki4 | grep -q " AS" && birdc show route table rpki6 | grep -q " AS" && break; sleep 0.1; done
+# as labctl does (rtr.wait_synced): an RTR session that synced nothing for 8 s is restarted (a BIRD 2.17
+# session to a just-started StayRTR was seen to stay empty)
+for i in $(seq 300); do birdc show route table rpki4 | grep -q " AS" && birdc show route table rpki6 | grep -q " AS" && break
+  [ $((i % 80)) -eq 0 ] && birdc restart rtr_cache >/dev/null; sleep 0.1; done
 echo "@@@ roa"
 birdc show route table rpki4; birdc show route table rpki6
 echo "@@@ log"
