@@ -658,7 +658,7 @@ def _run_as_json(target, argv: list[str]) -> None:
     """Run in the node with output captured; print {node, argv, returncode, stdout, stderr}; pass the status on."""
     from labctl.runtime import nodes
 
-    proc = nodes.run(target.lab, target.node, argv)
+    proc = nodes.run(target.lab, target.node, argv, engine=target.engine)
     _dump({"node": target.node, "argv": argv, "returncode": proc.returncode, "stdout": proc.stdout,
            "stderr": proc.stderr})
     raise typer.Exit(proc.returncode)
@@ -693,7 +693,7 @@ def exec_cmd(
         _fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
     if as_json:
         _run_as_json(target, command)
-    raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False))
+    raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False, engine=target.engine))
 
 
 @app.command()
@@ -723,9 +723,10 @@ def connect(
     if as_json:
         _run_as_json(target, target.cli_command(command, shell))
     if command is not None:
-        raise typer.Exit(nodes.attach(target.lab, target.node, target.cli_command(command, shell), replace=False))
+        raise typer.Exit(nodes.attach(target.lab, target.node, target.cli_command(command, shell), replace=False,
+                                         engine=target.engine))
     argv = (None if shell else target.routing_cli) or ["bash"]
-    raise typer.Exit(nodes.attach(target.lab, target.node, argv))
+    raise typer.Exit(nodes.attach(target.lab, target.node, argv, engine=target.engine))
 
 
 @app.command()
@@ -752,11 +753,12 @@ def logs(
     except LabctlError as exc:
         _fail(exc)
     if as_json and not follow:
-        proc = nodes.run(target.lab, target.node, ["tail", "-n", str(lines), target.daemon_log])
+        proc = nodes.run(target.lab, target.node, ["tail", "-n", str(lines), target.daemon_log],
+                         engine=target.engine)
         _dump({"node": target.node, "path": target.daemon_log, "lines": proc.stdout.splitlines(),
                "error": proc.stderr.strip()})
         raise typer.Exit(proc.returncode)
-    raise typer.Exit(nodes.tail_log(target.lab, target.node, target.daemon_log, lines, follow))
+    raise typer.Exit(nodes.tail_log(target.lab, target.node, target.daemon_log, lines, follow, engine=target.engine))
 
 
 @app.command()
@@ -789,7 +791,8 @@ def capture(
     err.print(f"capturing on {target.node}:{interface}", highlight=False)
     if write not in (None, "-"):
         with open(write, "wb") as sink:
-            rc = nodes.capture(target.lab, target.node, interface, sink, count, duration, expression)
+            rc = nodes.capture(target.lab, target.node, interface, sink, count, duration, expression,
+                                   engine=target.engine)
         err.print(f"wrote {write}", highlight=False)
         if as_json:
             _dump({"node": target.node, "interface": interface, "file": write, "returncode": rc,
@@ -798,7 +801,7 @@ def capture(
         pcap = write == "-" or not sys.stdout.isatty()
         sys.stdout.flush()
         rc = nodes.capture(target.lab, target.node, interface, sys.stdout.buffer if pcap else None,
-                           count, duration, expression)
+                           count, duration, expression, engine=target.engine)
     raise typer.Exit(rc)
 
 

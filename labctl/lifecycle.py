@@ -26,8 +26,10 @@ from labctl.plan import Plan, build_plan
 from labctl.plan.endpoints import capture_point
 from labctl.policy.explain import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
-from labctl.runtime import clab, faults, host, images
-from labctl.runtime.nodes import require_running
+from labctl.runtime import clab, host, images
+from labctl.runtime.backend import Backend
+from labctl.runtime.backends import open_backend
+from labctl.runtime.engine import LOCAL, Engine
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
 
 Progress = Callable[[str], None]
@@ -44,6 +46,11 @@ class Lab:
     plan: Plan
     workdir: Path
     ix_file: Path
+    runtime: Backend = None  # type: ignore[assignment]  # what runs it; from the lab folder when not given
+
+    def __post_init__(self):
+        if self.runtime is None:
+            self.runtime = open_backend(self.plan.lab, self.workdir)
 
     @property
     def topology(self) -> Path:
@@ -53,7 +60,7 @@ class Lab:
         return {name: render_node(self.plan, node) for name, node in self.plan.nodes.items()}
 
     def nornir(self, only: list[str] | None = None, workers: int = 16):
-        nodes = clab.inspect(self.plan.lab)
+        nodes = self.runtime.inspect()
         return build_nornir(self.plan, nodes, private_key(self.workdir), workers=workers, only=only)
 
 
@@ -176,7 +183,7 @@ class UpReport:
 
 def _wait_ssh(lab: Lab, timeout: float = 60, nodes: list[str] | None = None) -> dict[str, str]:
     """Wait until every node's sshd accepts TCP connections; return the ones that never did."""
-    pending = {n: s.mgmt_ipv4 for n, s in clab.inspect(lab.plan.lab).items()
+    pending = {n: s.mgmt_ipv4 for n, s in lab.runtime.inspect().items()
                if n in lab.plan.nodes and (nodes is None or n in nodes)}
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
@@ -231,7 +238,7 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     done("images")
 
     timed("deploy")
-    running = clab.inspect(lab.plan.lab)
+    running = lab.runtime.inspect()
     previous = _previous_topology(lab)
     healthy = (set(running) == set(lab.plan.nodes) and all(s.state == "running" for s in running.values())
                and previous == topo_sha)
@@ -239,10 +246,10 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
         action = "reused running lab"
     elif running:
         action = "redeployed (lab differed from the IX file or was incomplete)"
-        clab.deploy(lab.topology, reconfigure=True)
+        lab.runtime.deploy(lab.topology, reconfigure=True)
     else:
         action = "deployed"
-        clab.deploy(lab.topology)
+        lab.runtime.deploy(lab.topology)
     write_state(lab.workdir, LabState(lab.plan.lab, str(lab.ix_file), image, "deployed", image_tags))
     (lab.workdir / "deployed.sha256").write_text(topo_sha + "\n")
     unreachable = _wait_ssh(lab)
@@ -277,7 +284,7 @@ def apply_trunk_attributes(lab: Lab, only: tuple[str, str] | None = None) -> lis
         if only and set(only) != {a, b}:
             continue
         switch, port = lab.plan.trunk_port(a, b)
-        faults.impair(lab.plan.lab, switch, port, trunk.loss_percent, trunk.bandwidth_mbit, trunk.latency_ms, netem)
+        lab.runtime.impair(switch, port, trunk.loss_percent, trunk.bandwidth_mbit, trunk.latency_ms, netem)
         if trunk.latency_ms and not netem:
             notes.append(f"trunk {a}-{b}: latency {trunk.latency_ms} ms not applied (this kernel has no netem)")
     return notes
@@ -300,8 +307,7 @@ def replace(lab: Lab, nr, node: str, image_key: str, image_tag: str | None = Non
     planned = lab.plan.nodes[node]
     tag = image_tag or images.ensure_node_image(image_key)
     retarget(nr, node, planned.daemon)  # the session to the old container ends with it
-    t0, steps, old_tag = faults.replace_node(lab.plan.lab, node, tag, planned.interfaces,
-                                             labels={"labctl.daemon": planned.daemon})
+    t0, steps, old_tag = lab.runtime.replace_node(node, tag, planned.interfaces, labels={"labctl.daemon": planned.daemon})
     steps["configure"] = reinstall(lab, nr, node)
     return t0, steps, old_tag
 
@@ -363,7 +369,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
          progress: Progress = _quiet, workers: int = 16, timeout: float | None = None) -> PushReport:
     started = time.monotonic()
     lab = find_lab(ix_file, lab_name)
-    running = clab.inspect(lab.plan.lab)
+    running = lab.runtime.inspect()
     if not running:
         raise LabctlError(f"lab '{lab.plan.lab}' is not running", "start it with `labctl up FILE`")
     if set(running) != set(lab.plan.nodes) or _previous_topology(lab) != hashlib.sha256(
@@ -442,7 +448,7 @@ class Status:
 
 def status(ix_file: Path | None = None, lab_name: str | None = None) -> Status:
     lab = find_lab(ix_file, lab_name)
-    nodes = clab.inspect(lab.plan.lab)
+    nodes = lab.runtime.inspect()
     nr = build_nornir(lab.plan, nodes, private_key(lab.workdir))
     try:
         states, errors = collect(nr)
@@ -497,8 +503,9 @@ def down(ix_file: Path | None = None, lab_name: str | None = None, keep: bool = 
         topo = running.get(name)
         workdir = topo.parent if topo else None
     topology = (workdir / f"{name}.clab.yml") if workdir else None
-    had = len(clab.lab_containers(name))
-    clab.destroy(name, topology)
+    runtime = open_backend(name, workdir)
+    had = runtime.containers()
+    runtime.destroy(topology)
     removed_dir = False
     if workdir is not None and workdir.exists() and not keep:
         shutil.rmtree(workdir)
@@ -520,6 +527,12 @@ class NodeTarget:
     node: str
     role: str
     daemon: str  # "bridge" on a site switch
+    runtime: Backend | None = None  # what runs the node (None: the local engine)
+
+    @property
+    def engine(self) -> Engine:
+        """The Docker engine the node runs on."""
+        return self.runtime.engine_of(self.node) if self.runtime else LOCAL
 
     @property
     def routing_cli(self) -> list[str] | None:
@@ -541,8 +554,8 @@ def _node_target(lab: Lab, node: str) -> NodeTarget:
     planned = lab.plan.nodes.get(node)
     if planned is None:
         raise LabctlError(f"no node '{node}' in lab {lab.plan.lab}", f"nodes: {', '.join(lab.plan.nodes)}")
-    require_running(lab.plan.lab, node)
-    return NodeTarget(lab.plan.lab, node, planned.role, planned.daemon)
+    lab.runtime.require_running(node)
+    return NodeTarget(lab.plan.lab, node, planned.role, planned.daemon, lab.runtime)
 
 
 def node_target(node: str, ix_file: Path | None = None, lab_name: str | None = None) -> NodeTarget:

@@ -136,7 +136,7 @@ class IxLab:
 
         target = lifecycle.node_target(node, self.lab.ix_file)
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        proc = nodes.run(target.lab, target.node, argv, timeout=timeout)
+        proc = nodes.run(target.lab, target.node, argv, timeout=timeout, engine=target.engine)
         return ExecResult(node, argv, proc.returncode, proc.stdout, proc.stderr)
 
     @contextlib.contextmanager
@@ -187,11 +187,10 @@ class _Labs:
     def _up(self, ix_file: Path) -> tuple[IxLab, bool]:
         from labctl import lifecycle
         from labctl.errors import LabctlError
-        from labctl.runtime import clab
 
         try:
             lab = lifecycle.open_lab(ix_file)
-            was_running = bool(clab.inspect(lab.plan.lab))
+            was_running = bool(lab.runtime.inspect())
             report = lifecycle.up(ix_file)
         except LabctlError as exc:
             pytest.fail(f"labctl could not bring up {ix_file}: {exc.message}"

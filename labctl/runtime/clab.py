@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -11,10 +10,8 @@ from pathlib import Path
 import docker.errors
 
 from labctl.errors import HostNotReady, LabctlError
-from labctl.runtime.images import client
+from labctl.runtime.engine import LOCAL, Engine
 
-# containerlab otherwise asks GitHub for its latest version on every run.
-CLAB_ENV = {**os.environ, "CLAB_VERSION_CHECK": "disable"}
 LABEL_LAB = "containerlab"
 LABEL_TOPO = "clab-topo-file"
 
@@ -38,37 +35,37 @@ def _containerlab() -> str:
     return exe
 
 
-def _run_clab(args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    proc = subprocess.run([_containerlab(), *args], capture_output=True, text=True, timeout=timeout, env=CLAB_ENV)
-    return proc
+def _run_clab(args: list[str], timeout: float, engine: Engine = LOCAL) -> subprocess.CompletedProcess:
+    return subprocess.run(engine.wrap([_containerlab(), *args]), capture_output=True, text=True, timeout=timeout,
+                          env=engine.env())
 
 
-def deploy(topology: Path, reconfigure: bool = False, timeout: float = 1800) -> None:
+def deploy(topology: Path, reconfigure: bool = False, timeout: float = 1800, engine: Engine = LOCAL) -> None:
     args = ["deploy", "-t", str(topology), "--log-level", "warn"]
     if reconfigure:
         args.append("--reconfigure")
-    proc = _run_clab(args, timeout)
+    proc = _run_clab(args, timeout, engine)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         raise LabctlError(f"containerlab deploy failed:\n{tail}", f"see `containerlab deploy -t {topology}`")
 
 
-def destroy(lab: str, topology: Path | None = None, timeout: float = 600) -> None:
+def destroy(lab: str, topology: Path | None = None, timeout: float = 600, engine: Engine = LOCAL) -> None:
     """Destroy a lab by topology file when it still exists, else by name. Idempotent."""
     if topology is not None and topology.exists():
         args = ["destroy", "-t", str(topology), "--cleanup", "--log-level", "warn"]
     else:
         args = ["destroy", "--name", lab, "--cleanup", "--log-level", "warn"]
-    proc = _run_clab(args, timeout)
-    if proc.returncode != 0 and lab_containers(lab):
+    proc = _run_clab(args, timeout, engine)
+    if proc.returncode != 0 and lab_containers(lab, engine):
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-10:])
         raise LabctlError(f"containerlab destroy failed:\n{tail}")
     # Anything containerlab left (interrupted deploys leave strays): remove by label.
-    for container in lab_containers(lab):
+    for container in lab_containers(lab, engine):
         container.remove(force=True)
     mgmt = f"labctl-{lab}"
     try:
-        net = client().networks.get(mgmt)
+        net = engine.client().networks.get(mgmt)
         net.reload()
         if not net.containers:
             net.remove()
@@ -76,14 +73,14 @@ def destroy(lab: str, topology: Path | None = None, timeout: float = 600) -> Non
         pass
 
 
-def lab_containers(lab: str) -> list:
-    return client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"}, ignore_removed=True)
+def lab_containers(lab: str, engine: Engine = LOCAL) -> list:
+    return engine.client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"}, ignore_removed=True)
 
 
-def running_labs() -> dict[str, Path | None]:
+def running_labs(engine: Engine = LOCAL) -> dict[str, Path | None]:
     """Labs with containers on this host -> their topology file (from containerlab's labels)."""
     labs: dict[str, Path | None] = {}
-    for c in client().containers.list(all=True, filters={"label": LABEL_LAB}, ignore_removed=True):
+    for c in engine.client().containers.list(all=True, filters={"label": LABEL_LAB}, ignore_removed=True):
         name = c.labels.get(LABEL_LAB)
         topo = c.labels.get(LABEL_TOPO)
         if name:
@@ -91,9 +88,9 @@ def running_labs() -> dict[str, Path | None]:
     return labs
 
 
-def inspect(lab: str) -> dict[str, NodeState]:
+def inspect(lab: str, engine: Engine = LOCAL) -> dict[str, NodeState]:
     nodes = {}
-    for c in lab_containers(lab):
+    for c in lab_containers(lab, engine):
         labels = c.labels
         short = labels.get("clab-node-name") or c.name.split(f"clab-{lab}-", 1)[-1]
         nets = c.attrs.get("NetworkSettings", {}).get("Networks", {})

@@ -20,16 +20,17 @@ from labctl import daemons
 from labctl.daemons.base import ACTIONS
 from labctl.errors import LabctlError
 from labctl.runtime.clab import container_name
-from labctl.runtime.images import client
+from labctl.runtime.engine import LOCAL, Engine
 
 
 @lru_cache(maxsize=256)
-def _pid(container: str) -> int:
-    return int(client().containers.get(container).attrs["State"]["Pid"])
+def _pid(container: str, engine: Engine = LOCAL) -> int:
+    return int(engine.client().containers.get(container).attrs["State"]["Pid"])
 
 
-def _nsenter_net(lab: str, node: str, command: list[str]) -> float:
-    pid = _pid(container_name(lab, node))
+def _nsenter_net(lab: str, node: str, command: list[str], engine: Engine = LOCAL) -> float:
+    # every engine labctl drives runs on this machine's kernel (a remote host's would need its own nsenter)
+    pid = _pid(container_name(lab, node), engine)
     t0 = time.time()
     proc = subprocess.run(["nsenter", "-t", str(pid), "-n", *command], capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
@@ -37,9 +38,9 @@ def _nsenter_net(lab: str, node: str, command: list[str]) -> float:
     return t0
 
 
-def _exec_timed(lab: str, node: str, script: str, timeout: float = 120) -> float:
+def _exec_timed(lab: str, node: str, script: str, timeout: float = 120, engine: Engine = LOCAL) -> float:
     """Run a shell script in the node; return the node-clock instant right before it started."""
-    proc = subprocess.run(["docker", "exec", container_name(lab, node), "sh", "-c", f"date +%s.%N; {script}"],
+    proc = subprocess.run([*engine.docker(), "exec", container_name(lab, node), "sh", "-c", f"date +%s.%N; {script}"],
                           capture_output=True, text=True, timeout=timeout)
     lines = proc.stdout.splitlines()
     if proc.returncode != 0 or not lines:
@@ -47,43 +48,43 @@ def _exec_timed(lab: str, node: str, script: str, timeout: float = 120) -> float
     return float(lines[0])
 
 
-def set_link(lab: str, node: str, interface: str, up: bool) -> float:
-    return _nsenter_net(lab, node, ["ip", "link", "set", "dev", interface, "up" if up else "down"])
+def set_link(lab: str, node: str, interface: str, up: bool, engine: Engine = LOCAL) -> float:
+    return _nsenter_net(lab, node, ["ip", "link", "set", "dev", interface, "up" if up else "down"], engine)
 
 
-def set_links(lab: str, node: str, interfaces: list[str], up: bool) -> float:
+def set_links(lab: str, node: str, interfaces: list[str], up: bool, engine: Engine = LOCAL) -> float:
     """Several ports of one node at once (a whole site switch failing): one process, so they go
     down within microseconds of each other, not one docker round trip apart."""
     state = "up" if up else "down"
     script = "; ".join(f"ip link set dev {i} {state}" for i in interfaces)
-    return _nsenter_net(lab, node, ["sh", "-ec", script])
+    return _nsenter_net(lab, node, ["sh", "-ec", script], engine)
 
 
-def pause_node(lab: str, node: str) -> float:
+def pause_node(lab: str, node: str, engine: Engine = LOCAL) -> float:
     t0 = time.time()
-    client().containers.get(container_name(lab, node)).pause()
+    engine.client().containers.get(container_name(lab, node)).pause()
     return t0
 
 
-def unpause_node(lab: str, node: str) -> float:
+def unpause_node(lab: str, node: str, engine: Engine = LOCAL) -> float:
     t0 = time.time()
-    client().containers.get(container_name(lab, node)).unpause()
+    engine.client().containers.get(container_name(lab, node)).unpause()
     return t0
 
 
-def daemon_action(lab: str, node: str, daemon: str, action: str) -> float:
+def daemon_action(lab: str, node: str, daemon: str, action: str, engine: Engine = LOCAL) -> float:
     """stop (graceful: peers get a NOTIFICATION), kill (crash), start, restart."""
     if action not in ACTIONS:
         raise LabctlError(f"no '{action}' action for a routing daemon", f"actions: {', '.join(ACTIONS)}")
     script = daemons.get(daemon).control_script(action)
-    return _exec_timed(lab, node, script)
+    return _exec_timed(lab, node, script, engine=engine)
 
 
 def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mbit: float | None = None,
-           delay_ms: float = 0, netem: bool = False) -> float:
+           delay_ms: float = 0, netem: bool = False, engine: Engine = LOCAL) -> float:
     """Impose loss (nftables, both directions of bridged traffic through `interface`), a rate limit
     (tbf) and, where the kernel has netem, delay. Replaces any earlier impairment on the port."""
-    clear_impairment(lab, node, interface)
+    clear_impairment(lab, node, interface, engine)
     parts = []
     if delay_ms and netem:
         parts.append(f"tc qdisc add dev {interface} root netem delay {delay_ms}ms"
@@ -100,12 +101,12 @@ def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mb
         parts.append(f"printf %s {shlex.quote(rules)} | nft -f -")
     if not parts:
         return time.time()
-    return _exec_timed(lab, node, " && ".join(parts))
+    return _exec_timed(lab, node, " && ".join(parts), engine=engine)
 
 
-def clear_impairment(lab: str, node: str, interface: str) -> float:
+def clear_impairment(lab: str, node: str, interface: str, engine: Engine = LOCAL) -> float:
     return _exec_timed(lab, node, f"tc qdisc del dev {interface} root 2>/dev/null; "
-                                  f"nft delete table bridge labctl 2>/dev/null; true")
+                                  f"nft delete table bridge labctl 2>/dev/null; true", engine=engine)
 
 
 # ------------------------------------------------------------------ replacing a node (rolling upgrade)
@@ -118,10 +119,10 @@ def _ip_in(pid: int, command: list[str]) -> None:
         raise LabctlError(f"`ip {' '.join(command)}` failed: {proc.stderr.strip()}")
 
 
-def _create_like(old: dict, image: str, labels: dict[str, str]) -> str:
+def _create_like(old: dict, image: str, labels: dict[str, str], engine: Engine = LOCAL) -> str:
     """A container configured like `old` (docker inspect of containerlab's node: name, hostname,
     capabilities, sysctls, binds, management network and addresses), from another image."""
-    api = client().api
+    api = engine.client().api
     cfg, hc = old["Config"], old["HostConfig"]
     net, ep = next(iter(old["NetworkSettings"]["Networks"].items()))
     ipam = ep.get("IPAMConfig") or {}
@@ -140,13 +141,13 @@ def _create_like(old: dict, image: str, labels: dict[str, str]) -> str:
     return created["Id"]
 
 
-def replace_node(lab: str, node: str, image: str, interfaces: list[str], labels: dict[str, str] | None = None
-                 ) -> tuple[float, dict[str, float], str]:
+def replace_node(lab: str, node: str, image: str, interfaces: list[str], labels: dict[str, str] | None = None,
+                 engine: Engine = LOCAL) -> tuple[float, dict[str, float], str]:
     """Recreate a node's container from `image` as it was (name, management addresses, settings),
     its data-plane links kept: each veth is parked in the host's namespace while the container is
     replaced and moved into the new one under its own name, so the site switch's end (and its
     bridge port) never changes. Returns (the instant it began, {step: seconds}, the old image)."""
-    api = client().api
+    api = engine.client().api
     name = container_name(lab, node)
     old = api.inspect_container(name)
     t0, mark, steps = time.time(), time.monotonic(), {}
@@ -161,7 +162,7 @@ def replace_node(lab: str, node: str, image: str, interfaces: list[str], labels:
     try:
         api.remove_container(name, force=True)
         _pid.cache_clear()
-        new = _create_like(old, image, {**old["Config"].get("Labels", {}), **(labels or {})})
+        new = _create_like(old, image, {**old["Config"].get("Labels", {}), **(labels or {})}, engine)
         api.start(new)
         new_pid = int(api.inspect_container(new)["State"]["Pid"])
         steps["container"] = time.monotonic() - mark

@@ -15,16 +15,18 @@ from typing import BinaryIO
 
 from labctl.errors import LabctlError
 from labctl.runtime.clab import container_name, lab_containers
+from labctl.runtime.engine import LOCAL, Engine
 
 
-def exec_argv(lab: str, node: str, argv: list[str], stdin: bool = False, tty: bool = False) -> list[str]:
+def exec_argv(lab: str, node: str, argv: list[str], stdin: bool = False, tty: bool = False,
+              engine: Engine = LOCAL) -> list[str]:
     """`docker exec` argv that runs `argv` in the node (-i keeps stdin open, -t gives a terminal)."""
     flags = (["-i"] if stdin or tty else []) + (["-t"] if tty else [])
-    return ["docker", "exec", *flags, container_name(lab, node), *argv]
+    return [*engine.docker(), "exec", *flags, container_name(lab, node), *argv]
 
 
-def require_running(lab: str, node: str) -> None:
-    running = {c.name: c.status for c in lab_containers(lab)}
+def require_running(lab: str, node: str, engine: Engine = LOCAL) -> None:
+    running = {c.name: c.status for c in lab_containers(lab, engine)}
     state = running.get(container_name(lab, node))
     if state != "running":
         raise LabctlError(f"node '{node}' of lab '{lab}' is {state or 'not deployed'}",
@@ -35,21 +37,21 @@ def _terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def run(lab: str, node: str, argv: list[str], input: str | None = None, timeout: float | None = None
-        ) -> subprocess.CompletedProcess:
+def run(lab: str, node: str, argv: list[str], input: str | None = None, timeout: float | None = None,
+        engine: Engine = LOCAL) -> subprocess.CompletedProcess:
     """Run a command in the node and capture its output (text)."""
-    return subprocess.run(exec_argv(lab, node, argv, stdin=input is not None), input=input, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(exec_argv(lab, node, argv, stdin=input is not None, engine=engine), input=input,
+                          capture_output=True, text=True, timeout=timeout)
 
 
-def attach(lab: str, node: str, argv: list[str], replace: bool = True) -> int:
+def attach(lab: str, node: str, argv: list[str], replace: bool = True, engine: Engine = LOCAL) -> int:
     """Run `argv` in the node on this process's stdin/stdout/stderr; its exit status.
 
     On a terminal it gets a terminal of its own (`docker exec -it`), and with `replace` labctl
     hands the process over to docker (os.execvp) so job control and window size just work.
     Otherwise (pipes, CI) stdin is passed through and output streams as it comes."""
     tty = _terminal()
-    argv = exec_argv(lab, node, argv, stdin=not sys.stdin.isatty() or tty, tty=tty)
+    argv = exec_argv(lab, node, argv, stdin=not sys.stdin.isatty() or tty, tty=tty, engine=engine)
     if tty and replace:
         sys.stdout.flush()
         os.execvp(argv[0], argv)
@@ -59,20 +61,20 @@ def attach(lab: str, node: str, argv: list[str], replace: bool = True) -> int:
         return 130
 
 
-def tail_log(lab: str, node: str, path: str, lines: int, follow: bool) -> int:
+def tail_log(lab: str, node: str, path: str, lines: int, follow: bool, engine: Engine = LOCAL) -> int:
     """The last `lines` lines of a log file in the node; with `follow`, then every new line until ^C."""
     argv = ["tail", "-n", str(lines), *(["-F"] if follow else []), path]
     if not follow:
         argv = ["sh", "-c", f"test -e {shlex.quote(path)} || {{ echo 'no {path} yet' >&2; exit 1; }}; "
                 + shlex.join(argv)]
     try:
-        return subprocess.run(exec_argv(lab, node, argv)).returncode
+        return subprocess.run(exec_argv(lab, node, argv, engine=engine)).returncode
     except KeyboardInterrupt:  # following ends with ^C: that is the normal way out
         return 0
 
 
 def capture(lab: str, node: str, interface: str, sink: BinaryIO | None, count: int | None = None,
-            duration: float | None = None, expression: list[str] | None = None) -> int:
+            duration: float | None = None, expression: list[str] | None = None, engine: Engine = LOCAL) -> int:
     """tcpdump on `interface` inside the node. `sink`: where the pcap stream goes (a file or
     stdout's buffer), packet-buffered so a reader such as `wireshark -k -i -` sees packets at
     once; None prints decoded packets as text instead. Ends after `count` packets, `duration`
@@ -83,7 +85,7 @@ def capture(lab: str, node: str, interface: str, sink: BinaryIO | None, count: i
     if duration:
         dump = ["timeout", "-s", "INT", f"{duration:g}", *dump]
     script = f"echo $$ > {pidfile}; exec {shlex.join(dump)}"
-    argv = exec_argv(lab, node, ["sh", "-c", script])
+    argv = exec_argv(lab, node, ["sh", "-c", script], engine=engine)
     proc = None
     try:
         proc = subprocess.Popen(argv, stdout=sink if sink is not None else None)
@@ -92,7 +94,7 @@ def capture(lab: str, node: str, interface: str, sink: BinaryIO | None, count: i
         rc = 0
     finally:
         subprocess.run(exec_argv(lab, node, ["sh", "-c", f"kill -INT $(cat {pidfile} 2>/dev/null) 2>/dev/null; "
-                                                         f"rm -f {pidfile}"]), capture_output=True)
+                                                         f"rm -f {pidfile}"], engine=engine), capture_output=True)
         if proc is not None and proc.poll() is None:
             proc.wait(timeout=10)
     return 0 if (duration and rc == 124) else rc

@@ -15,7 +15,7 @@ from labctl.automation.observe import collect_observers, start_observers
 from labctl.automation.tasks import wake_sessions
 from labctl.errors import LabctlError
 from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, node_version, replace, wait_converged
-from labctl.runtime import faults, host, images
+from labctl.runtime import host, images
 from labctl.scenarios.events import Event, ProbeResult, parse_daemon_log, parse_fping, parse_route_monitor
 from labctl.scenarios.fault_plan import (PROBE_INTERVAL, PROPAGATION, FaultAction, FaultPlan, broken_sessions,
                                          detection_window, mismatch, peer_names, plan_fault, probe_address,
@@ -33,35 +33,35 @@ class ScenarioAborted(LabctlError):
 
 def apply_fault(lab: Lab, a: FaultAction) -> float:
     """Apply the fault; the instant it took effect."""
-    name = lab.plan.lab
+    rt = lab.runtime
     if a.kind == "link":
-        return faults.set_link(name, a.node, a.port, False)
+        return rt.set_link(a.node, a.port, False)
     if a.kind == "links":
-        return faults.set_links(name, a.node, list(a.ports), False)
+        return rt.set_links(a.node, list(a.ports), False)
     if a.kind == "impair":
         imp = a.impair
-        return faults.impair(name, a.node, a.port, imp.loss_percent, imp.rate_mbit, imp.delay_ms, a.netem)
+        return rt.impair(a.node, a.port, imp.loss_percent, imp.rate_mbit, imp.delay_ms, a.netem)
     if a.kind in ("daemon-stop", "daemon-restart", "upgrade"):  # an upgrade begins with a graceful stop
-        return faults.daemon_action(name, a.node, a.daemon, "restart" if a.kind == "daemon-restart" else "stop")
-    return faults.pause_node(name, a.node)
+        return rt.daemon_action(a.node, a.daemon, "restart" if a.kind == "daemon-restart" else "stop")
+    return rt.pause_node(a.node)
 
 
 def remove_fault(lab: Lab, a: FaultAction) -> float:
     """Remove the fault (a restarted daemon comes back by itself); the instant it took effect."""
-    name = lab.plan.lab
+    rt = lab.runtime
     if a.kind == "link":
-        return faults.set_link(name, a.node, a.port, True)
+        return rt.set_link(a.node, a.port, True)
     if a.kind == "links":
-        return faults.set_links(name, a.node, list(a.ports), True)
+        return rt.set_links(a.node, list(a.ports), True)
     if a.kind == "impair":  # back to the trunk's own attributes from the IX model
         t = time.time()
         apply_trunk_attributes(lab, only=a.trunk)
         return t
     if a.kind == "daemon-stop":
-        return faults.daemon_action(name, a.node, a.daemon, "start")
+        return rt.daemon_action(a.node, a.daemon, "start")
     if a.kind == "daemon-restart":
         return time.time()
-    return faults.unpause_node(name, a.node)
+    return rt.unpause_node(a.node)
 
 
 # ------------------------------------------------------------------ running
@@ -179,7 +179,7 @@ def put_back(lab: Lab, fp: FaultPlan, nr, run: UpgradeRun) -> None:
     step = fp.action.upgrade
     started = time.monotonic()
     try:
-        faults.daemon_action(lab.plan.lab, step.node, step.new_daemon, "stop")
+        lab.runtime.daemon_action(step.node, step.new_daemon, "stop")
     except LabctlError:
         pass  # the new release may not have come up at all
     try:
@@ -272,7 +272,7 @@ def _repair(lab: Lab, nr, fp: FaultPlan) -> str:
     nodes = {n for n in nodes if n in lab.plan.nodes and lab.plan.nodes[n].role != "switch"}
     for node in sorted(nodes):
         try:
-            faults.daemon_action(lab.plan.lab, node, lab.plan.nodes[node].daemon, "restart")
+            lab.runtime.daemon_action(node, lab.plan.nodes[node].daemon, "restart")
         except LabctlError:
             pass
     again = wait_converged(lab, nr, recovery_limit(lab.plan), interval=1.0)
