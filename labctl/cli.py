@@ -37,6 +37,8 @@ app.add_typer(host_app, name="host")
 app.add_typer(import_app, name="import", help="Turn a real IXP's published data into an ix.yml.")
 report_app = typer.Typer(no_args_is_help=True, help="Turn test results into summaries for CI pages and chats.")
 app.add_typer(report_app, name="report")
+image_app = typer.Typer(no_args_is_help=True, help="The lab's node images: push them where other machines pull.")
+app.add_typer(image_app, name="image")
 out = make_console()
 err = make_console(stderr=True)
 
@@ -248,6 +250,42 @@ def validate(
 
 
 TARGETS = ("containerlab", "clabernetes")
+
+
+@image_app.command("push")
+def image_push(
+    registry: str = typer.Argument(..., help="Registry address: host[:port][/path], e.g. 127.0.0.1:5000."),
+    file: Path = _file_option("./ix.yml if present, else the default stack's image"),
+    file_arg: Path = typer.Argument(None, help="The IX file (same as -f): push the images its nodes use.",
+                                    show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print what was pushed as JSON."),
+):
+    """Push the node images (built first if missing) to a registry, named as
+    `labctl generate --target clabernetes --registry REGISTRY` names them: REGISTRY/labctl/node-<stack>:<hash>.
+
+    Example: labctl image push 127.0.0.1:5000 -f ix.yml
+    """
+    from labctl.daemons import stacks
+    from labctl.model.load import ModelErrors
+    from labctl.plan import build_plan
+    from labctl.runtime.images import push_images
+
+    file = file or file_arg or (Path("ix.yml") if Path("ix.yml").exists() else None)
+    try:
+        keys = {stacks.DEFAULT_STACK}
+        if file is not None:
+            plan = build_plan(_load(file))
+            keys = {plan.default_image, *plan.image_keys}
+        pushed = push_images(registry, keys)
+    except ModelErrors as exc:
+        _report_model_errors(exc, as_json)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump({"registry": registry, "images": pushed})
+        return
+    for p in pushed:
+        out.print(f"pushed {p.remote} {p.digest} ({p.seconds:.1f} s)", highlight=False)
 
 
 @app.command()

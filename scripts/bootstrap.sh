@@ -38,5 +38,15 @@ if ! "$VENV/bin/actionlint" -version 2>/dev/null | grep -qx "v$ACTIONLINT_VERSIO
   fi
 fi
 
+# docker-registry (Debian's package): the local registry on 127.0.0.1 that the test of
+# `labctl image push` starts and pushes to; no network needed once installed
+if ! command -v docker-registry >/dev/null && command -v apt-get >/dev/null; then
+  echo "==> installing docker-registry (for the image push test)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends docker-registry >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-registry; } \
+    || echo "note: docker-registry not installed (the image push test fails under CI=true, skips elsewhere)" >&2
+fi
+
 echo "==> host set-up"
 "$VENV/bin/labctl" host setup

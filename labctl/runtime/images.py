@@ -11,6 +11,8 @@ import hashlib
 import re
 import subprocess
 import tempfile
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,8 +20,9 @@ import docker
 import docker.errors
 
 from labctl.daemons import stacks
-from labctl.errors import HostNotReady
+from labctl.errors import HostNotReady, LabctlError
 from labctl.resources import bundled
+from labctl.runtime.engine import Engine
 
 # the default stack's base image (kept for callers that ask for "the" base image)
 BASE_IMAGE = stacks.NODE_IMAGES[stacks.DEFAULT_STACK].base
@@ -125,3 +128,65 @@ def ensure_node_image(key: str = stacks.DEFAULT_STACK) -> str:
         bootstrap_base_image(stacks.NODE_IMAGES[key].base)
         build_node_image(key)
     return tag
+
+
+# ------------------------------------------------------------------ images elsewhere: a registry, another engine
+
+@dataclass(frozen=True)
+class PushedImage:
+    local: str  # labctl/node-<stack>:<hash>
+    remote: str  # <registry>/labctl/node-<stack>:<hash>
+    digest: str  # the manifest digest the registry answered with ("" if it named none)
+    seconds: float
+
+
+def _push_one(cli: docker.DockerClient, tag: str, registry: str) -> PushedImage:
+    started = time.monotonic()
+    remote = f"{registry.rstrip('/')}/{tag}"
+    repo, version = remote.rsplit(":", 1)
+    cli.images.get(tag).tag(repo, version)
+    digest, errors = "", []
+    try:
+        for line in cli.images.push(repo, version, stream=True, decode=True):
+            if line.get("error"):
+                errors.append(line["error"])
+            digest = (line.get("aux") or {}).get("Digest", digest)
+    except docker.errors.DockerException as exc:
+        errors.append(str(exc))
+    if errors:
+        cli.images.remove(remote, noprune=True)  # no registry name left behind for a push that failed
+        raise LabctlError(f"pushing {remote} failed: {errors[-1]}",
+                          "check the registry's address, that it runs, and (for http) that Docker trusts it "
+                          "(insecure-registries in daemon.json; 127.0.0.0/8 is trusted by default)")
+    return PushedImage(tag, remote, digest, round(time.monotonic() - started, 2))
+
+
+def push_images(registry: str, keys) -> list[PushedImage]:
+    """Tag each node image (built first if missing) under `registry` and push it there, as
+    `labctl generate --target clabernetes --registry REGISTRY` names them."""
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?", registry.rstrip("/")):
+        raise LabctlError(f"{registry!r} is not a registry address", "give host[:port][/path], e.g. 127.0.0.1:5000")
+    tags = [ensure_node_image(key) for key in sorted(set(keys))]
+    cli = client()
+    try:
+        return [_push_one(cli, tag, registry) for tag in tags]
+    except docker.errors.DockerException as exc:
+        raise LabctlError(f"pushing to {registry} failed: {exc}", "check that the registry answers") from exc
+
+
+def load_into(engine: Engine, tags) -> list[str]:
+    """Copy images from the local engine into another one (`docker save | docker load`), for a
+    Docker host that can reach no registry; images it has already are skipped. The tags copied."""
+    copied = []
+    for tag in sorted(set(tags)):
+        if subprocess.run([*engine.docker(), "image", "inspect", tag], capture_output=True).returncode == 0:
+            continue
+        save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
+        load = subprocess.run([*engine.docker(), "load"], stdin=save.stdout, capture_output=True, text=True,
+                              timeout=1800)
+        save.wait()
+        if save.returncode or load.returncode:
+            raise HostNotReady(f"copying {tag} to engine {engine.name} failed: {load.stderr.strip()[-300:]}",
+                               "check that both engines answer (`docker -H ... info`)")
+        copied.append(tag)
+    return copied
