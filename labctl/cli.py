@@ -254,7 +254,7 @@ TARGETS = ("containerlab", "clabernetes")
 
 @image_app.command("push")
 def image_push(
-    registry: str = typer.Argument(..., help="Registry address: host[:port][/path], e.g. 127.0.0.1:5000."),
+    registry: str = typer.Argument(..., help="Registry address: host, host:port or host:port/path (e.g. 127.0.0.1:5000)."),
     file: Path = _file_option("./ix.yml if present, else the default stack's image"),
     file_arg: Path = typer.Argument(None, help="The IX file (same as -f): push the images its nodes use.",
                                     show_default=False),
