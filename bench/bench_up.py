@@ -2,12 +2,12 @@
 """Wall time of `labctl up` by phase next to a bare `containerlab deploy` of the same topology.
 
 Usage: sudo .venv/bin/python bench/bench_up.py [--ix topologies/regional-ix.yml] [--repeats 3]
-                                               [--stacks trixie,bookworm]
+                                               [--stacks trixie,bookworm] [--code before=/tmp/old --code after=.]
 
 Copies the IX file to a temporary folder as lab `b-up` (`b-up-<stack>` with --stacks, the IX's
 `ix.stack` set to that stack) on management subnet 172.30.230.0/24 (so it cannot collide with
 other labs), builds the node images it needs when missing, generates the containerlab topology
-once with `labctl generate` (plus the ssh/authorized_keys bind file), then per repeat and stack
+once with `labctl generate` (plus the ssh/ files it binds: authorized_keys, host keys), then per repeat and stack
 (stacks alternate within a repeat), holding /tmp/labctl-lab.lock for one repeat of every stack:
 `containerlab deploy -t` (bare), `containerlab destroy -t --cleanup`, `labctl up --json` (phases
 from its JSON), `labctl down`. Prints median and min per stack, writes bench/results/up.json
@@ -30,6 +30,9 @@ from labctl.daemons.stacks import STACKS
 from labctl.model.load import load_text
 from labctl.plan import build_plan
 from labctl.runtime.images import ensure_node_image
+from labctl.runtime.labdir import ensure_ssh_key
+
+import benchlib
 
 LAB_LOCK = "/tmp/labctl-lab.lock"  # one lab at a time on a shared host: held per repeat
 
@@ -56,15 +59,13 @@ def prepare(args, stack: str | None, tmp: Path) -> dict:
     topo = gen / f"{lab}.clab.yml"
     if not topo.exists():
         raise SystemExit(f"generate did not write {topo}")
-    (gen / "ssh").mkdir(exist_ok=True)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "bench_key")], check=True)
-    (gen / "ssh" / "authorized_keys").write_text((work / "bench_key.pub").read_text())
+    ensure_ssh_key(gen)  # ssh/authorized_keys and the host keys the topology binds
     nodes = sum(1 for p in (gen / "configs").iterdir() if p.is_dir())
     return {"stack": stack or plan.model.ix.stack, "lab": lab, "ix": ix, "topo": topo, "nodes": nodes, "images": images}
 
 
-def one_repeat(target: dict, i: int) -> dict:
-    """Bare containerlab deploy + destroy, then labctl up + down (the caller holds the lab lock)."""
+def one_repeat(target: dict, i: int, codes: dict[str, str | None]) -> list[dict]:
+    """Bare containerlab deploy + destroy, then per code tree labctl up + down (the caller holds the lab lock)."""
     ix, topo = str(target["ix"]), str(target["topo"])
     entry: dict = {"repeat": i + 1, "stack": target["stack"]}
     entry["start"], entry["load_before"] = now(), loadavg()
@@ -75,6 +76,17 @@ def one_repeat(target: dict, i: int) -> dict:
         entry["bare_deploy_error"] = proc.stderr[-1500:]
     proc, wall = run(["containerlab", "destroy", "-t", topo, "--cleanup", "--log-level", "warn"], timeout=900)
     entry["bare_destroy"] = round(wall, 2)
+    entries = []
+    for label, path in codes.items():
+        benchlib.set_code(path)
+        entries.append(_up_down(target, {**entry, "code": label, "code_path": path}))
+    benchlib.set_code(None)
+    return entries
+
+
+def _up_down(target: dict, entry: dict) -> dict:
+    """`labctl up --json` (its phases) and `labctl down`, with the code tree benchlib.set_code chose."""
+    ix = str(target["ix"])
     entry["load_before_up"] = loadavg()
     try:
         proc, wall, data = labctl("up", ix, "--json", timeout=3600)
@@ -97,8 +109,14 @@ def summarise(runs: list[dict]) -> tuple[dict, list[list]]:
     steps = [("bare_deploy", "containerlab deploy (bare)"), ("bare_destroy", "containerlab destroy (bare)")]
     steps += [(f"up.{p}", f"labctl up: {p}") for p in PHASES]
     steps += [("up_wall", "labctl up (total wall, incl. CLI start)"), ("down_wall", "labctl down")]
+    steps += [("ratio_up", "ratio: up total / bare deploy"), ("ratio_deploy", "ratio: up deploy / bare deploy")]
+    for r in runs:  # each run against the bare deploy of its own repeat
+        bare = r.get("bare_deploy")
+        r["ratio_up"] = round(r["up_wall"] / bare, 2) if bare and r.get("up_wall") else None
+        dep = r.get("phases", {}).get("deploy")
+        r["ratio_deploy"] = round(dep / bare, 2) if bare and dep else None
     for key, label in steps:
-        vals = [r["phases"].get(key[3:]) if key.startswith("up.") else r.get(key) for r in runs]
+        vals = [r.get("phases", {}).get(key[3:]) if key.startswith("up.") else r.get(key) for r in runs]
         summary[key] = {"median": med(vals), "min": lo(vals)}
         rows.append([label, med(vals), lo(vals)])
     return summary, rows
@@ -112,7 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subnet", default="172.30.230.0/24")
     ap.add_argument("--stacks", help="comma-separated stacks (e.g. trixie,bookworm), measured alternately in one run")
     ap.add_argument("--results", help="bench/results/<name>.json [up, or up-stacks with --stacks]")
+    ap.add_argument("--code", action="append", metavar="LABEL=PATH",
+                    help="run labctl up from this source tree (PYTHONPATH) too; repeatable, e.g. "
+                         "--code before=/tmp/base --code after=. (a tree from `git archive REV labctl images topologies`); "
+                         "every tree runs in the same repeat, after the same bare deploy")
     args = ap.parse_args(argv)
+    codes: dict[str, str | None] = {"": None}
+    if args.code:
+        codes = {c.split("=", 1)[0]: str(Path(c.split("=", 1)[1]).resolve()) for c in args.code}
     stack_names = args.stacks.split(",") if args.stacks else [None]
     unknown = [s for s in stack_names if s and s not in STACKS]
     if unknown:
@@ -128,20 +153,23 @@ def main(argv: list[str] | None = None) -> int:
             with open(LAB_LOCK, "w") as lock:  # one repeat of every stack (a few minutes)
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 for t in targets:  # alternate the stacks, so both see the same host noise
-                    entry = one_repeat(t, i)
-                    runs.append(entry)
-                    print(f"repeat {i + 1} {t['stack']}: bare deploy {entry['bare_deploy']}s, labctl up "
-                          f"{entry.get('up_wall')}s (ok={entry.get('up_ok')}) {entry.get('phases')}, "
-                          f"down {entry['down_wall']}s, load {entry['load_before'][0]}", flush=True)
+                    for entry in one_repeat(t, i, codes):
+                        runs.append(entry)
+                        print(f"repeat {i + 1} {t['stack']} {entry['code']}: bare deploy {entry['bare_deploy']}s, "
+                              f"labctl up {entry.get('up_wall')}s (ok={entry.get('up_ok')}) {entry.get('phases')}, "
+                              f"down {entry['down_wall']}s, load {entry['load_before_up'][0]}", flush=True)
 
     result = {"date": started, "end": now(), "ix": str(args.ix.relative_to(REPO)) if args.ix.is_relative_to(REPO)
               else str(args.ix), "repeats": args.repeats, "stacks": {}, "runs": runs}
     for t in targets:
-        summary, rows = summarise([r for r in runs if r["stack"] == t["stack"]])
-        result["stacks"][t["stack"]] = {"lab": t["lab"], "nodes": t["nodes"], "images": t["images"], "summary": summary}
-        print(f"\nstack {t['stack']} ({t['nodes']} nodes)")
-        print(table(["step", "median s", "min s"], rows))
-    if len(targets) > 1:
+        for label in codes:
+            summary, rows = summarise([r for r in runs if r["stack"] == t["stack"] and r["code"] == label])
+            key = f"{t['stack']} {label}".strip()
+            result["stacks"][key] = {"lab": t["lab"], "nodes": t["nodes"], "images": t["images"],
+                                     "code": codes[label], "summary": summary}
+            print(f"\n{key} ({t['nodes']} nodes)")
+            print(table(["step", "median s", "min s"], rows))
+    if len(result["stacks"]) > 1:
         print("\n" + table(["step (median s)", *result["stacks"]],
                            [[k, *(result["stacks"][s]["summary"][k]["median"] for s in result["stacks"])]
                             for k in next(iter(result["stacks"].values()))["summary"]]))

@@ -24,6 +24,16 @@ RESULTS = REPO / "bench" / "results"
 ENV = {**os.environ, "CLAB_VERSION_CHECK": "disable"}
 
 
+def set_code(path: str | None) -> None:
+    """Run the labctl CLI from this source tree (PYTHONPATH) from now on; None: as started."""
+    if path is None:
+        ENV.pop("PYTHONPATH", None)
+        if os.environ.get("PYTHONPATH"):
+            ENV["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    else:
+        ENV["PYTHONPATH"] = path
+
+
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -30,6 +30,9 @@ NODE_SYSCTLS = {
     "net.ipv6.conf.default.accept_ra": 0,
 }
 AUTHORIZED_KEYS = "ssh/authorized_keys"
+# The nodes' SSH host keys, made once per lab by `labctl up` (runtime/labdir.py) and bound in
+# where the image's `ssh-keygen -A` looks: it then generates none at boot (type -> lab folder path).
+HOST_KEYS = {kind: f"ssh/ssh_host_{kind}_key" for kind in ("rsa", "ecdsa", "ed25519")}
 
 # Where each file goes inside the node, by its name in the node's config folder: the network
 # script here, the daemons' config files from their modules.
@@ -65,9 +68,9 @@ def render_topology(plan: Plan, image: str | Mapping[str, str]) -> str:
     return header + _dump_yaml(topology_document(plan, image))
 
 
-def topology_document(plan: Plan, image: str | Mapping[str, str]) -> dict:
+def topology_document(plan: Plan, image: str | Mapping[str, str], host_keys: bool = True) -> dict:
     """The containerlab topology as data (`render_topology` writes it; the clabernetes target
-    embeds an amended copy)."""
+    embeds an amended copy, without the host keys: nodes there make their own at boot)."""
     default_image, node_images = _image_tags(plan, image)
     nodes = {}
     for n in plan.nodes.values():
@@ -90,7 +93,8 @@ def topology_document(plan: Plan, image: str | Mapping[str, str]) -> dict:
                 "privileged": False,
                 "cap-add": list(NODE_CAPS),
                 "sysctls": dict(NODE_SYSCTLS),
-                "binds": [f"{AUTHORIZED_KEYS}:/root/.ssh/authorized_keys:ro"],
+                "binds": [f"{AUTHORIZED_KEYS}:/root/.ssh/authorized_keys:ro",
+                          *(f"{rel}:/etc/ssh/{rel.split('/')[-1]}:ro" for rel in HOST_KEYS.values() if host_keys)],
             },
             "nodes": nodes,
             "links": [{"endpoints": [f"{l.a}:{l.a_if}", f"{l.b}:{l.b_if}"]} for l in plan.links],
