@@ -14,6 +14,7 @@ from labctl import __version__
 from labctl.completion import complete_node, complete_scenario
 from labctl.console import PhaseProgress, make_console
 from labctl.errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_NOT_CONVERGED, LabctlError
+from labctl.exercises.command import exercise_app
 from labctl.importers.command import import_app
 
 # Conventions of every command: the IX file is -f/--file (default ./ix.yml, or the running lab);
@@ -39,6 +40,7 @@ report_app = typer.Typer(no_args_is_help=True, help="Turn test results into summ
 app.add_typer(report_app, name="report")
 image_app = typer.Typer(no_args_is_help=True, help="The lab's node images: push them where other machines pull.")
 app.add_typer(image_app, name="image")
+app.add_typer(exercise_app, name="exercise", help="Guided BGP-peering exercises for trainees, checked on the lab.")
 out = make_console()
 err = make_console(stderr=True)
 

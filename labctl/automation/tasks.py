@@ -73,6 +73,15 @@ def configure_node(task: Task, files: dict[str, str], dry_run: bool = False, for
                   result={"changed_files": changed, "daemon_running": running})
 
 
+def install_node(task: Task, files: dict[str, str]) -> Result:
+    """Bring a node to `files` even when its running config was changed by hand (`labctl connect`):
+    the files are pushed and applied, then the daemon reloads them, so nothing else stays running."""
+    result = configure_node(task, files, force=True)
+    if is_router(task.host):
+        node_daemon(task).restore(node_shell(task))
+    return result
+
+
 def rollback_node(task: Task) -> Result:
     """Restore the config that was in place before the last apply, and reload it."""
     if is_router(task.host):

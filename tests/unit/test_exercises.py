@@ -1,0 +1,252 @@
+"""Exercises without a lab: every bundled file loads and its start state differs from its solution,
+bad files get located errors with a fix, the IX overlay trims the regional IX, checks are judged
+from captured observations, language choice, hints, and the Markdown/JUnit report."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from labctl.cli import app
+from labctl.daemons.records import BgpSession, NodeBgp, Route
+from labctl.exercises import report as rep
+from labctl.exercises.evaluate import Observations, judge
+from labctl.exercises.load import (ExerciseErrors, builtin_names, exercise_json_schema, load_exercise,
+                                   load_exercise_text, overlay)
+from labctl.exercises.run import next_hint
+from labctl.exercises.state import ExerciseState
+from labctl.exercises.text import language
+from labctl.policy.data import LC_REJECT
+from labctl.scenarios.outcome import Check, ScenarioResult
+
+runner = CliRunner()
+FIRST = Path(load_exercise("first-sessions").path)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_bundled_exercise_loads_in_both_languages(name):
+    x = load_exercise(name)
+    ex = x.exercise
+    for text in [ex.title, ex.goal, ex.trainee.start.description, *[c.title for c in ex.checks], *ex.hints]:
+        assert text.en.strip() and text.ja.strip()
+        assert any(ord(ch) > 0x3000 for ch in text.ja), f"{name}: not Japanese: {text.ja!r}"
+    start, solution = x.configs()
+    assert start != solution
+    assert len(x.plan.nodes) <= 8, f"{name}: keep exercise labs small ({len(x.plan.nodes)} nodes)"
+    assert all(c.at != x.trainee for c in ex.checks)
+    assert ex.hints, f"{name}: give at least one hint"
+
+
+def test_list_shows_every_exercise_and_json():
+    result = runner.invoke(app, ["exercise", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["name"] for r in json.loads(result.stdout)] == builtin_names()
+    ja = runner.invoke(app, ["exercise", "list", "--lang", "ja"])
+    assert "両方のルートサーバ" in ja.stdout
+
+
+def test_overlay_trims_sites_trunks_and_bilateral_peers():
+    data = {"ix": {"name": "x"}, "sites": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+            "trunks": [{"between": ["a", "b"]}, {"between": ["a", "c"]}],
+            "route_servers": [{"name": "rs1", "site": "a"}],
+            "members": [{"name": "m1", "site": "a", "bilateral": ["m2", "m3"]}, {"name": "m2", "site": "b"},
+                        {"name": "m3", "site": "c"}]}
+    out = overlay(data, ["m1", "m2"], {"ix": {"bgp": {"hold": 6}}})
+    assert [s["name"] for s in out["sites"]] == ["a", "b"] and out["trunks"] == [{"between": ["a", "b"]}]
+    assert out["members"][0]["bilateral"] == ["m2"] and out["ix"] == {"name": "x", "bgp": {"hold": 6}}
+    assert len(data["members"]) == 3  # the base is left alone
+
+
+def _bad(tmp_path, text: str, name: str = "bad-ex") -> list:
+    path = tmp_path / f"{name}.yml"
+    path.write_text(text)
+    with pytest.raises(ExerciseErrors) as info:
+        load_exercise_text(text, path)
+    return info.value.findings
+
+
+GOOD = FIRST.read_text()
+
+
+def test_unknown_key_and_check_kind_are_located_with_a_fix(tmp_path):
+    text = GOOD.replace("name: first-sessions", "name: bad-ex").replace("    kind: route\n    at: city-net\n    prefix: 198.18.1.0/24",
+                                                                        "    kind: rout\n    at: city-net\n    prefix: 198.18.1.0/24", 1)
+    text = text.replace("level: 1", "levle: 1")
+    found = _bad(tmp_path, text)
+    by_path = {f.path: f for f in found}
+    assert by_path["levle"].message == "unknown key 'levle'" and by_path["levle"].hint == "did you mean 'level'?"
+    assert by_path["levle"].line == 3
+    kind = next(f for f in found if f.path.startswith("checks[2]"))
+    assert "unknown check kind 'rout'" in kind.message and "session, route" in kind.hint and kind.line
+
+
+def test_rules_that_need_the_ix(tmp_path):
+    text = (GOOD.replace("name: first-sessions", "name: bad-ex")
+            .replace("    at: rs2\n", "    at: kibinet\n", 1)
+            .replace("    at: city-net\n", "    at: city-nett\n", 1)
+            .replace("replace: '(?s)^router bgp .*\\Z'", "replace: '^router ospf'")
+            .replace("  - check: rs1-sessions", "  - check: rs1-session"))
+    found = {f.path: f for f in _bad(tmp_path, text)}
+    assert "trainee's own router" in found["checks[1].at"].message
+    assert "no router 'city-nett'" in found["checks[2].at"].message and "city-net" in found["checks[2].at"].hint
+    assert "matches nothing in the rendered frr.conf" in found["trainee.start.edits[0].replace"].message
+    assert "no check 'rs1-session'" in found["hints[1].check"].message
+    assert all(f.line for f in found.values()) and all(f.file.endswith("bad-ex.yml") for f in found.values())
+
+
+def test_start_equal_to_solution_and_missing_japanese_are_refused(tmp_path):
+    text = GOOD.replace("name: first-sessions", "name: bad-ex").replace("        with: \"! BGP: not configured yet\\n\"",
+                                                                       "        with: \"\\\\g<0>\"")
+    found = {f.path: f for f in _bad(tmp_path, text)}
+    assert "the start state is the solution" in found["trainee.start"].message
+    text = GOOD.replace("name: first-sessions", "name: bad-ex").replace(
+        "  ja: 両方のルートサーバとの最初のセッション\n", "")
+    found = {f.path: f for f in _bad(tmp_path, text)}
+    assert found["title.ja"].message == "required key is missing" and found["title.ja"].hint == "add 'ja'"
+
+
+def test_name_must_match_the_file_and_ix_members_must_exist(tmp_path):
+    text = GOOD.replace("members: [kibinet, city-net]", "members: [kibinet, city-nte]")
+    found = {f.path: f for f in _bad(tmp_path, text)}
+    assert "differs from the file name" in found["name"].message
+    assert "'city-nte' is not a member of regional-ix" in found["ix.members[1]"].message
+
+
+def test_validate_command_reports_file_line_and_fix(tmp_path):
+    bad = tmp_path / "bad-ex.yml"
+    bad.write_text(GOOD.replace("name: first-sessions", "name: bad-ex").replace("level: 1", "level: 9"))
+    result = runner.invoke(app, ["exercise", "validate", str(bad), str(FIRST)])
+    assert result.exit_code == 1
+    assert f"{bad}:3:8: level: Input should be less than or equal to 5" in result.stderr
+    assert "first-sessions.yml: ok" in result.stdout
+    data = json.loads(runner.invoke(app, ["exercise", "validate", str(bad), "--json"]).stdout)
+    assert data["valid"] is False and data["files"][0]["errors"][0]["line"] == 3
+
+
+def test_json_schema_describes_the_check_kinds():
+    schema = exercise_json_schema()
+    text = json.dumps(schema)
+    for kind in ("session", "route", "accepted", "announced", "scenario"):
+        assert f'"const": "{kind}"' in text
+    assert schema["$defs"]["Edit"]["properties"]["with"]
+    result = runner.invoke(app, ["exercise", "schema"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["title"] == "labctl exercise file"
+
+
+def test_language_from_flag_then_locale():
+    assert language("ja", {}) == "ja" and language(None, {"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert language(None, {"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}) == "en"  # LC_ALL wins
+    assert language(None, {}) == "en" and language(None, {"LC_MESSAGES": "ja"}) == "ja"
+    with pytest.raises(Exception, match="unknown language"):
+        language("fr", {})
+
+
+# ------------------------------------------------------------------ judging captured observations
+
+def test_session_and_route_checks_judged_from_observations():
+    x = load_exercise("first-sessions")
+    obs = Observations(
+        bgp={"rs1": NodeBgp(sessions=[BgpSession("192.0.2.3", "ipv4", "Established"),
+                                      BgpSession("fd00:ffff::3", "ipv6", "Active")])},
+        routes={"city-net": [Route("198.18.1.0/24", "ipv4", "m_rs1_ipv4", [64496], "192.0.2.3", best=True),
+                             Route("2001:db8:1::/48", "ipv6", "m_rs1_ipv6", [64511, 64496], "fd00:ffff::3", best=True)]},
+        errors={"rs2": "ssh: connection refused"})
+    results = {r.id: r for r in judge(x.plan, x.trainee, x.exercise.checks, obs)}
+    assert not results["rs1-sessions"].passed
+    assert results["rs1-sessions"].observed["en"] == "ipv4 Established, ipv6 Active (seen from rs1)"
+    assert "rs2 did not answer" in results["rs2-sessions"].observed["en"]
+    assert results["ipv4-at-city-net"].passed
+    assert not results["ipv6-at-city-net"].passed and "wrong: AS path" in results["ipv6-at-city-net"].observed["en"]
+    assert "不一致" in results["ipv6-at-city-net"].observed["ja"]
+
+
+def _loaded_with_checks(tmp_path, checks_yaml: str):
+    head = GOOD.replace("name: first-sessions", "name: custom-ex").partition("checks:\n")[0]
+    text = head + "checks:\n" + checks_yaml + "hints:\n  - {en: look, ja: 見て}\n"
+    path = tmp_path / "custom-ex.yml"
+    path.write_text(text)
+    return load_exercise(path)
+
+
+def test_accepted_check_shows_the_route_servers_reject_reason(tmp_path):
+    x = _loaded_with_checks(tmp_path, """\
+  - {id: rs1-accepts, kind: accepted, at: rs1, title: {en: rs1 accepts, ja: rs1 が受理}}
+  - {id: exact, kind: announced, at: rs1, title: {en: only yours, ja: 自分の経路だけ}}
+""")
+    rejected = Route("198.18.1.0/24", "ipv4", "m_kibinet_ipv4", [64496], "192.0.2.99", filtered=True,
+                     large=[(64511, LC_REJECT, 5)])
+    leak = Route("198.18.6.0/24", "ipv4", "192.0.2.3", [64496, 64499], "192.0.2.3", large=[(64511, LC_REJECT, 9)])
+    v6 = Route("2001:db8:1::/48", "ipv6", "m_kibinet_ipv6", [64496], "fd00:ffff::3")
+    other = Route("198.18.6.0/24", "ipv4", "m_city_net_ipv4", [64499], "192.0.2.4")
+    results = {r.id: r for r in judge(x.plan, x.trainee, x.exercise.checks,
+                                      Observations(routes={"rs1": [rejected, leak, v6, other]}))}
+    acc = results["rs1-accepts"]
+    assert not acc.passed
+    assert "198.18.1.0/24: rejected: next-hop: NEXT_HOP is not the announcing member's own address (code 5)" in acc.observed["en"]
+    assert "2001:db8:1::/48: accepted" in acc.observed["en"] and "拒否" in acc.observed["ja"]
+    assert "also received 198.18.6.0/24: rejected: origin-not-allowed" in acc.observed["en"]
+    exact = results["exact"]
+    assert not exact.passed and "not yours: 198.18.6.0/24 (AS path 64496 64499)" in exact.observed["en"]
+    fixed = judge(x.plan, x.trainee, x.exercise.checks, Observations(routes={"rs1": [
+        Route("198.18.1.0/24", "ipv4", "192.0.2.3", [64496], "192.0.2.3"), v6, other]}))
+    assert all(r.passed for r in fixed), [r.observed for r in fixed]
+
+
+def test_scenario_check_uses_the_scenario_result(tmp_path):
+    x = _loaded_with_checks(tmp_path, """\
+  - id: bfd-fast
+    kind: scenario
+    at: rs1
+    scenario: {fault: link-down, detection: bfd}
+    require: [detection]
+    title: {en: BFD detects your port going down within 1 s, ja: BFD がポート断を 1 秒以内に検知}
+""")
+    result = ScenarioResult("bfd-fast", "", "link-down", "kibinet", 0.0)
+    result.checks = [Check("detection", "<= 1.9 s", "0.95 s", "pass"), Check("recovery", "<= 30 s", "40 s", "fail")]
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(scenarios={"bfd-fast": result}))
+    assert r.passed and "detection: 0.95 s (expected <= 1.9 s) pass" in r.observed["en"]
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(errors={"bfd-fast": "the other checks must pass first"}))
+    assert not r.passed and "did not run" in r.observed["en"]
+
+
+def test_bad_scenario_in_a_check_is_located(tmp_path):
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: m, kind: scenario, at: rs1, scenario: {fault: link-dwn}, title: {en: x, ja: ばつ}}
+""")
+    [f] = info.value.findings
+    assert f.path == "checks[0].scenario.fault" and "link-down" in f.message
+
+
+def test_hints_follow_failed_checks_in_order():
+    x = load_exercise("first-sessions")
+    hints = x.exercise.hints
+    assert next_hint(hints, [], {"ipv4-at-city-net"})[0] == 0
+    assert next_hint(hints, [0], {"ipv4-at-city-net"})[0] == 2  # hint 1 belongs to rs1-sessions
+    assert next_hint(hints, [0], None)[0] == 1
+    assert next_hint(hints, [0, 1, 2, 3], {"rs1-sessions"}) is None
+
+
+def test_report_markdown_and_junit():
+    x = load_exercise("first-sessions")
+    state = ExerciseState("first-sessions", str(x.path), "ex-first-sessions", "kibinet", 1764640000.0)
+    fail = [{"id": c.id, "kind": c.kind, "title": {"en": "t", "ja": "t"}, "passed": False,
+             "expected": {"en": "e", "ja": "e"}, "observed": {"en": "ipv4 Active", "ja": "ipv4 Active"}}
+            for c in x.exercise.checks]
+    state.record("check", passed=False, results=fail, hint=0)
+    state.hints.append(0)
+    state.record("solve")
+    state.record("check", passed=True, results=[{**r, "passed": True, "observed": {"en": "ok", "ja": "ok"}}
+                                                 for r in fail[:3]])
+    md = rep.to_markdown(x, state, "en")
+    assert "hints shown: 1/4" in md and "reference solution was applied" in md and "| FAIL | ipv4 Active |" in md
+    assert "check: 0/4 passed (Hint 1)" in md
+    assert "合格" in rep.to_markdown(x, state, "ja")
+    suite = ET.fromstring(rep.to_junit(x, state)).find("testsuite")
+    assert suite.get("tests") == "4" and suite.get("failures") == "1" and suite.get("errors") == "0"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert cases["ipv6-at-city-net"].find("failure") is not None and cases["rs1-sessions"].find("failure") is None
