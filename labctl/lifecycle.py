@@ -143,9 +143,10 @@ def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, 
             if got is None or not got.established:
                 result.down_sessions.append(
                     DownSession(node.name, planned.peer, planned.afi, got.state if got else "not configured"))
-        if node.role == "member":
+        wanted = plan.expected_routes.get(node.name, plan.upstream_routes.get(node.name))
+        if wanted is not None:  # members, and upstreams (their customers' and each other's routes)
             have = set(state.routes["ipv4"]) | set(state.routes["ipv6"])
-            missing = [str(p) for p in plan.expected_routes[node.name] if str(p) not in have]
+            missing = [str(p) for p in wanted if str(p) not in have]
             if missing:
                 result.missing_routes[node.name] = missing
     result.converged = not (result.down_sessions or result.missing_routes or result.unreachable)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from labctl.plan import Node, Plan
 
 Support = Literal["yes", "partial", "no"]
+# A member prefers what it learns at the IX (route servers, bilateral peers: the default local
+# preference, 100) over what its upstreams sell it (transit: this local preference). docs/MODEL.md `upstreams`.
+TRANSIT_LOCAL_PREF = 50
 Action = Literal["stop", "kill", "start", "restart"]
 ACTIONS: tuple[Action, ...] = ("stop", "kill", "start", "restart")
 
@@ -70,7 +73,7 @@ def template_env() -> Environment:
         LC_REJECT=policy_data.LC_REJECT, LC_DO_NOT_ANNOUNCE=policy_data.LC_DO_NOT_ANNOUNCE,
         LC_ANNOUNCE=policy_data.LC_ANNOUNCE, LC_PREPEND=policy_data.LC_PREPEND,
         GRACEFUL_SHUTDOWN=policy_data.GRACEFUL_SHUTDOWN, BLACKHOLE=policy_data.BLACKHOLE,
-        NO_EXPORT=policy_data.NO_EXPORT, REASON=policy_data.REASON_BY_KEY)
+        NO_EXPORT=policy_data.NO_EXPORT, REASON=policy_data.REASON_BY_KEY, TRANSIT_LOCAL_PREF=TRANSIT_LOCAL_PREF)
     return env
 
 
@@ -93,6 +96,8 @@ class Daemon:
     can_spoof_first_as: ClassVar[bool] = False
     # ... and a path with other ASNs after its own (OpenBGPD can only repeat its own ASN).
     can_originate_foreign_asns: ClassVar[bool] = True
+    # labctl renders an upstream (transit provider, ix.yml `upstreams`) for it.
+    can_be_upstream: ClassVar[bool] = False
     # BFD on its sessions (`labctl validate` refuses BFD on a node whose daemon has none).
     supports_bfd: ClassVar[bool] = True
     # Route-server policy features (labctl.daemons.capabilities.FEATURES keys) -> (support, how).

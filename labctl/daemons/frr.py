@@ -161,6 +161,7 @@ def parse_log(text: str, known: set[str] | None = None) -> list[SessionChange]:
 
 class Frr(Daemon):
     name = "frr"
+    can_be_upstream = True
     title = "FRR"
     files = {"frr.conf": CONF, "daemons": DAEMONS, **rtr.FILES}
     log_path = "/var/log/frr/frr.log"
@@ -198,7 +199,7 @@ class Frr(Daemon):
     # ------------------------------------------------------------------ pure
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
         env = template_env()
-        role = "rs" if node.role == "route_server" else "member"
+        role = {"route_server": "rs", "upstream": "upstream"}.get(node.role, "member")
         rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
         rtr_ctx = {"rtr_address": rtr.ADDRESS, "rtr_port": rtr.PORT, "rtr_file": rtr.ROA_FILE}
         out = {"frr.conf": env.get_template(f"frr/{role}.conf.j2").render(**ctx, **rtr_ctx),

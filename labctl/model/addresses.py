@@ -12,6 +12,9 @@ from labctl.model.schema import IxModel
 # /127 each (plan.build), from ranges the model's checks keep clear of the IX's own addresses.
 BACKBONE_IPV4 = ip_network("10.255.0.0/16")
 BACKBONE_IPV6 = ip_network("fd00:bb::/48")
+# Long-haul links between upstreams and their customers, and between upstreams: the same, from these.
+TRANSIT_IPV4 = ip_network("10.254.0.0/16")
+TRANSIT_IPV6 = ip_network("fd00:ab::/48")
 
 
 def assign_addresses(m: IxModel) -> dict[str, tuple[IPv4Address, IPv6Address]]:

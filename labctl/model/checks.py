@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from labctl import daemons
 from labctl.daemons import stacks
-from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, assign_addresses
+from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, TRANSIT_IPV4, TRANSIT_IPV6, assign_addresses
 from labctl.model.graph import Components
 from labctl.model.schema import IxModel
 from labctl.model.policy_checks import check_policy
@@ -39,7 +39,8 @@ def check_model(m: IxModel, ref=None) -> list[Problem]:
     ref = ref or (lambda path: path)
     out: list[Problem] = []
     for check in (_check_names, _check_route_servers, _check_member_routers, _check_site_references, _check_addresses,
-                  _check_lan_size, _check_members, _check_timers, _check_fabric, _check_daemons, _check_bfd):
+                  _check_lan_size, _check_members, _check_timers, _check_fabric, _check_daemons, _check_bfd,
+                  _check_upstreams):
         out += check(m, ref)
     # -- route-server policy (ix.policy, members' policy fields, daemon capabilities)
     try:
@@ -60,6 +61,7 @@ def _check_names(m: IxModel, ref) -> list[Problem]:
             out.append((("sites", i, "name"), f"duplicate site name '{s.name}'", "give every site its own name", False))
     nodes = [(switch_name(s.name), ("sites", i, "name")) for i, s in enumerate(m.sites)]
     nodes += [(r.name, (*path, "name")) for path, r in _routers(m)]
+    nodes += [(u.name, ("upstreams", i, "name")) for i, u in enumerate(m.upstreams)]
     # a member with several routers is no node, but its name is used for it (bilateral, lg): unique too
     nodes += [(x.name, ("members", i, "name")) for i, x in enumerate(m.members)
               if x.routers and x.name not in {r.name for r in x.routers}]
@@ -276,7 +278,7 @@ def _check_fabric(m: IxModel, ref) -> list[Problem]:
 def _check_daemons(m: IxModel, ref) -> list[Problem]:
     """Every node's daemon must exist in its stack's image, and labctl must be able to configure it."""
     out: list[Problem] = []
-    for path, item in _routers(m):
+    for path, item in [*_routers(m), *((("upstreams", i), u) for i, u in enumerate(m.upstreams))]:
         stack = item.stack or m.ix.stack
         missing = stacks.missing_daemon(stack, item.daemon)
         if missing:
@@ -311,6 +313,58 @@ def _check_bfd(m: IxModel, ref) -> list[Problem]:
                         f"turn BFD off for those members (members[].bfd: false or ix.bfd.enabled: false), "
                         f"or use daemon: {able}", False))
     return out
+
+
+def _check_upstreams(m: IxModel, ref) -> list[Problem]:
+    """Upstreams: their own ASN, a daemon that can play one, prefixes from the lab space that no
+    member announces, known customers, and transit links clear of the IX's addresses."""
+    out: list[Problem] = []
+    member_asns = {x.asn: x.name for x in m.members}
+    member_names = [x.name for x in m.members]
+    taken = {p: f"member '{x.name}'" for x in m.members for p in x.prefixes}
+    space = m.ix.lab_prefix_space
+    able = " or ".join(d.name for d in daemons.all_daemons() if d.can_be_upstream)
+    seen_asn: dict[int, str] = {}
+    for i, u in enumerate(m.upstreams):
+        at = ("upstreams", i)
+        if u.asn == m.ix.route_server_asn or u.asn in member_asns or u.asn in seen_asn:
+            whose = ("the route servers (ix.route_server_asn)" if u.asn == m.ix.route_server_asn
+                     else f"member '{member_asns[u.asn]}'" if u.asn in member_asns else f"upstream '{seen_asn[u.asn]}'")
+            out.append(((*at, "asn"), f"ASN {u.asn} of upstream '{u.name}' is already used by {whose}",
+                        "give every upstream an ASN of its own", False))
+        seen_asn.setdefault(u.asn, u.name)
+        if u.daemon in daemons.names() and not daemons.get(u.daemon).can_be_upstream:
+            out.append(((*at, "daemon"), f"labctl cannot configure {daemons.get(u.daemon).title} as an upstream",
+                        f"use daemon: {able}", False))
+        for j, p in enumerate(u.prefixes):
+            allowed = space.ipv4 if p.version == 4 else space.ipv6
+            if not any(p.subnet_of(s) for s in allowed):
+                out.append(((*at, "prefixes", j), f"{p} is outside the lab prefix space ({', '.join(map(str, allowed))})",
+                            "upstreams announce lab space too: pick a range of ix.lab_prefix_space", False))
+            clash = next((who for q, who in taken.items() if q.version == p.version and q.overlaps(p)), None)
+            if clash:
+                out.append(((*at, "prefixes", j), f"{p} overlaps a prefix of {clash}",
+                            "give the upstream's 'Internet' prefixes a range no member or other upstream announces", False))
+            taken.setdefault(p, f"upstream '{u.name}'")
+        for j, c in enumerate(u.customers):
+            if c not in member_names:
+                msg, hint = _unknown("members", c, member_names)
+                out.append(((*at, "customers", j), msg, hint, False))
+            elif c in u.customers[:j]:
+                out.append(((*at, "customers", j), f"member '{c}' is listed twice", "list each customer once", False))
+    if m.upstreams:
+        out += _transit_clash(m)
+    return out
+
+
+def _transit_clash(m: IxModel) -> list[Problem]:
+    lan, space = m.ix.peering_lan, m.ix.lab_prefix_space
+    clash = [str(n) for n in (lan.ipv4, lan.ipv6, *space.ipv4, *space.ipv6)
+             if n.overlaps(TRANSIT_IPV4 if n.version == 4 else TRANSIT_IPV6)]
+    if not clash:
+        return []
+    return [(("upstreams",), f"the links to upstreams use {TRANSIT_IPV4} and {TRANSIT_IPV6}, which overlap "
+             f"{', '.join(clash)}", "move the peering LAN or lab prefix space out of those ranges", True)]
 
 
 def format_path(path: tuple) -> str:

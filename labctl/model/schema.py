@@ -286,12 +286,33 @@ class Member(_Strict):
     blackhole: bool = Field(default=False, description="the route servers accept its blackhole requests (65535:666, RFC 7999)")
 
 
+class Upstream(_Strict):
+    """A transit provider outside the region (docs/MODEL.md `upstreams`): a router on its own
+    long-haul links to the members that buy transit from it, never on the IX LAN. It announces
+    "Internet" prefixes from the lab space (and a default route where asked), carries its
+    customers' routes to the other upstreams and theirs to its customers."""
+
+    name: Name = Field(description="node name (unique across the lab)")
+    asn: Asn
+    city: str = Field(default="", max_length=40, description="the city it stands for (reports, locality)")
+    daemon: Daemon = Field(default="frr", description="its routing daemon (one that can play an upstream)")
+    stack: StackName | None = Field(default=None, description="override ix.stack for this node")
+    description: Description = ""
+    prefixes: list[Prefix] = Field(default_factory=list, description="the 'Internet' it announces, from ix.lab_prefix_space")
+    default_route: bool = Field(default=False, description="also announce a default route (0.0.0.0/0, ::/0) to customers")
+    latency_ms: float = Field(default=0, ge=0, le=10000, description="one-way delay of each long-haul line (needs netem)")
+    loss_percent: float = Field(default=0, ge=0, le=100, description="random loss on each long-haul line (needs netem)")
+    bandwidth_mbit: float | None = Field(default=None, gt=0, description="rate of each long-haul line; none means line rate")
+    customers: list[Name] = Field(default_factory=list, description="members that buy transit from it (their first router connects)")
+
+
 class IxModel(_Strict):
     ix: Ix
     sites: list[Site] = Field(min_length=1)
     trunks: list[Trunk] = Field(default_factory=list)
     route_servers: list[RouteServer] = Field(default_factory=list)
     members: list[Member] = Field(default_factory=list)
+    upstreams: list[Upstream] = Field(default_factory=list)
 
     def member_routers(self) -> list["Router"]:
         """Every member router (a node), in file order: the member itself when it has one router."""

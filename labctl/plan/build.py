@@ -12,12 +12,13 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_net
 from typing import Literal
 
 from labctl.daemons import stacks
-from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, assign_addresses
+from labctl.model.addresses import BACKBONE_IPV4, BACKBONE_IPV6, TRANSIT_IPV4, TRANSIT_IPV6, assign_addresses
 from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
 from labctl.policy.build import RsPolicy, build_policy
 
-Role = Literal["switch", "route_server", "member"]
+Role = Literal["switch", "route_server", "member", "upstream"]
+DEFAULT_ROUTES = (ip_network("0.0.0.0/0"), ip_network("::/0"))
 Afi = Literal["ipv4", "ipv6"]
 
 
@@ -29,6 +30,7 @@ class Link:
     b_if: str
     trunk: bool = False
     backbone: bool = False  # a member's private link between two of its routers
+    transit: bool = False  # a long-haul link of an upstream (to a customer or another upstream)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,24 @@ class Session:
     peer_address: str
     local_asn: int
     peer_asn: int
-    kind: Literal["rs-client", "route-server", "bilateral", "ibgp"]  # what the peer is to `node`
+    # what the peer is to `node`: "upstream" (it sells `node` transit), "customer" (it buys transit
+    # from `node`, an upstream), "transit-peer" (upstreams between themselves)
+    kind: Literal["rs-client", "route-server", "bilateral", "ibgp", "upstream", "customer", "transit-peer"]
     bfd: bool
+
+
+@dataclass(frozen=True)
+class TransitPort:
+    """A node's end of a long-haul link: its addresses and the line's attributes (applied with netem
+    where the kernel has it, on both ends, so each direction carries the upstream's one-way delay)."""
+
+    iface: str
+    ipv4: str  # address/31
+    ipv6: str  # address/127
+    peer: str
+    delay_ms: float = 0
+    loss_percent: float = 0
+    rate_mbit: float | None = None
 
 
 @dataclass
@@ -65,10 +83,14 @@ class Node:
     member: str = ""  # member routers: the member (one ASN, one policy) this router belongs to
     # addresses on interfaces beyond the IX port: (interface, IPv4/len, IPv6/len) of backbone links
     backbone: list[tuple[str, str, str]] = field(default_factory=list)
+    transit: list[TransitPort] = field(default_factory=list)  # long-haul links to/from upstreams
+    city: str = ""  # upstreams: the city it stands for
+    default_route: bool = False  # upstreams: announce 0.0.0.0/0 and ::/0 to customers
+    rid: str = ""  # router ID where the node has no LAN address (upstreams)
 
     @property
     def router_id(self) -> str:
-        return str(self.ipv4) if self.ipv4 else "0.0.0.1"
+        return self.rid or (str(self.ipv4) if self.ipv4 else "0.0.0.1")
 
     @property
     def prefixes4(self) -> list[IPv4Network]:
@@ -91,6 +113,8 @@ class Plan:
     expected_routes: dict[str, list[IPv4Network | IPv6Network]]
     # the route servers' filters, per member (labctl.policy; docs/POLICY.md)
     policy: RsPolicy | None = None
+    # upstream -> prefixes it must learn (its customers' and the other upstreams' and their customers')
+    upstream_routes: dict[str, list[IPv4Network | IPv6Network]] = field(default_factory=dict)
 
     @property
     def lan_prefixlen(self) -> dict[str, int]:
@@ -168,6 +192,7 @@ def build_plan(m: IxModel) -> Plan:
         a, b = (nodes[switch_name(s)] for s in tr.between)
         links.append(attach(a, b, trunk=True))
     links += _backbones(m, nodes)
+    links += _upstreams(m, nodes)
 
     # Sessions: every route-server member peers with every route server, per address family.
     bfd_default = m.ix.bfd.enabled
@@ -196,7 +221,8 @@ def build_plan(m: IxModel) -> Plan:
 
     expected = expected_routes(m, nodes, pairs)
     v4, v6 = _mgmt_subnets(m)
-    return Plan(m.ix.name, m, nodes, links, v4, v6, expected, build_policy(m, addresses))
+    return Plan(m.ix.name, m, nodes, links, v4, v6, expected, build_policy(m, addresses),
+                upstream_routes=upstream_routes(m, nodes))
 
 
 def _backbones(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
@@ -227,6 +253,64 @@ def _backbones(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
     return links
 
 
+def transit_attachments(m: IxModel) -> list[tuple[str, str, str]]:
+    """(upstream, router, member) of each transit link: a customer's first router connects."""
+    first: dict[str, str] = {}
+    for r in m.member_routers():
+        first.setdefault(r.member.name, r.name)
+    return [(u.name, first[c], c) for u in m.upstreams for c in u.customers if c in first]
+
+
+def _upstreams(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
+    """Upstream nodes (no IX port), their long-haul links to their customers and a full mesh of links
+    between upstreams (the cities exchange among themselves at line rate), with eBGP on each."""
+    for i, u in enumerate(m.upstreams):
+        nodes[u.name] = Node(u.name, "upstream", u.daemon, "", u.description or (f"upstream ({u.city})" if u.city else "upstream"),
+                             image=_image(m, u), asn=u.asn, prefixes=list(u.prefixes), city=u.city,
+                             default_route=u.default_route, rid=str(TRANSIT_IPV4.network_address + 0xff00 + i + 1))
+    line = {u.name: (u.latency_ms, u.loss_percent, u.bandwidth_mbit) for u in m.upstreams}
+    pairs = [(up, router, line[up]) for up, router, _ in transit_attachments(m)]
+    pairs += [(a.name, b.name, (0, 0, None)) for i, a in enumerate(m.upstreams) for b in m.upstreams[i + 1:]]
+    links = []
+    for index, (a_name, b_name, (delay, loss, rate)) in enumerate(pairs):
+        a, b = nodes[a_name], nodes[b_name]
+        a_if, b_if = f"eth{len(a.interfaces) + 1}", f"eth{len(b.interfaces) + 1}"
+        a.interfaces.append(a_if)
+        b.interfaces.append(b_if)
+        v4, v6 = TRANSIT_IPV4.network_address + 2 * index, TRANSIT_IPV6.network_address + 2 * index
+        a.transit.append(TransitPort(a_if, f"{v4}/31", f"{v6}/127", b.name, delay, loss, rate))
+        b.transit.append(TransitPort(b_if, f"{v4 + 1}/31", f"{v6 + 1}/127", a.name, delay, loss, rate))
+        kind_a, kind_b = ("transit-peer", "transit-peer") if b.role == "upstream" else ("customer", "upstream")
+        for afi, la, lb in (("ipv4", v4, v4 + 1), ("ipv6", v6, v6 + 1)):
+            a.sessions.append(Session(a.name, b.name, afi, str(la), str(lb), a.asn, b.asn, kind_a, False))
+            b.sessions.append(Session(b.name, a.name, afi, str(lb), str(la), b.asn, a.asn, kind_b, False))
+        links.append(Link(a.name, a_if, b.name, b_if, transit=True))
+    return links
+
+
+def _transit_reach(m: IxModel, nodes: dict[str, Node], down: frozenset) -> tuple[set, dict[str, set]]:
+    """(what the live upstreams carry, member -> the upstreams it still reaches). A member router in
+    `down` is off the IX (its port, its site) but keeps its long-haul link; an upstream in `down` is gone."""
+    live = [u for u in m.upstreams if u.name not in down]
+    carried: set = {p for u in live for p in u.prefixes}
+    carried |= {d for u in live if u.default_route for d in DEFAULT_ROUTES}
+    reach: dict[str, set] = defaultdict(set)
+    for up, _, member in transit_attachments(m):
+        if up not in down:
+            reach[member].add(up)
+    for x in m.members:
+        if reach.get(x.name):
+            carried |= set(x.prefixes)
+    return carried, reach
+
+
+def upstream_routes(m: IxModel, nodes: dict[str, Node], down: frozenset = frozenset()) -> dict[str, list]:
+    """Upstream -> what it should hold: everything the live upstreams carry but its own."""
+    carried, _ = _transit_reach(m, nodes, down)
+    return {u.name: sorted((p for p in carried if p not in set(u.prefixes) and p not in DEFAULT_ROUTES), key=_prefix_order)
+            for u in m.upstreams if u.name not in down}
+
+
 def _prefix_order(p: IPv4Network | IPv6Network) -> tuple[int, int, int]:
     """Sort key: IPv4 first, then by address and length (the order of ipaddress's slow `<`)."""
     return p.version, int(p.network_address), p.prefixlen
@@ -243,17 +327,19 @@ def bilateral_pairs(m: IxModel) -> list[tuple[str, str]]:
 
 
 def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, str]], down: frozenset = frozenset(),
-                    island: dict[str, int] | None = None) -> dict[str, list]:
+                    island: dict[str, int] | None = None, transit: bool = True) -> dict[str, list]:
     """Member -> the prefixes the route servers and its bilateral peers should bring it, sorted.
 
-    `down`: nodes that are gone (route servers or members); `island`: site -> the group of sites it
+    `down`: nodes that are gone (route servers, upstreams) or off the IX (member routers: their
+    long-haul links to upstreams stay); `transit=False`: what the IX alone brings; `island`: site -> the group of sites it
     still reaches (a cut trunk splits the fabric; route servers then serve their own island only).
     Each member learns almost every prefix of the IX (1,000 members: 2 million entries), so this
     works on each prefix's rank in the sorted list of all prefixes: ints hash and sort in C,
     ipaddress objects in Python.
     """
     island = island or {s.name: 0 for s in m.sites}
-    order = sorted({p for n in nodes.values() for p in n.prefixes}, key=_prefix_order)
+    carried, reach = _transit_reach(m, nodes, down)
+    order = sorted({p for n in nodes.values() for p in n.prefixes} | carried, key=_prefix_order)
     rank = {p: i for i, p in enumerate(order)}
     own = {name: {rank[p] for p in n.prefixes} for name, n in nodes.items()}
     alive = [x for x in m.member_routers() if x.name not in down]
@@ -282,6 +368,8 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
         for peer in peers[mem.name]:
             if nodes[peer].asn != asn:
                 ranks |= own[peer]
+        if transit and reach.get(mem.member.name):  # transit: what the upstreams carry, but its own (loop prevention)
+            ranks |= {rank[p] for p in carried} - own[mem.name]
         learned[mem.name] = ranks
     # a member's live routers share what each learned over their backbone (iBGP), minus the
     # member's own prefixes (no router of it learns those from outside but through another ASN)

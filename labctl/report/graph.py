@@ -55,6 +55,8 @@ def boxes(plan: Plan) -> dict[str, list[Box]]:
     """Site -> its boxes: the switch, then route servers, then members (plan order)."""
     out: dict[str, list[Box]] = {s.name: [] for s in plan.model.sites}
     for node in plan.nodes.values():
+        if node.role == "upstream":  # outside the region: not drawn on the IX's picture
+            continue
         if node.role == "switch":
             box = Box(node.name, "switch", (node.name, "site switch"), node.daemon)
         else:
@@ -67,7 +69,7 @@ def boxes(plan: Plan) -> dict[str, list[Box]]:
 
 
 def edges(plan: Plan) -> list[Edge]:
-    out = [Edge(l.a, l.b, "access") for l in plan.links if not l.trunk and not l.backbone]
+    out = [Edge(l.a, l.b, "access") for l in plan.links if not l.trunk and not l.backbone and not l.transit]
     for t in plan.model.trunks:
         a, b = t.between
         out.append(Edge(switch_name(a), switch_name(b), "trunk", trunk_label(t.latency_ms, t.loss_percent, t.bandwidth_mbit)))

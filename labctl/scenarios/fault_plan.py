@@ -90,12 +90,14 @@ def islands(plan: Plan, removed_trunk: tuple[str, str] | None, dead_site: str | 
 
 
 def expected_routes(plan: Plan, down: set[str] = frozenset(), removed_trunk: tuple[str, str] | None = None,
-                    dead_site: str | None = None) -> dict[str, set[str]]:
+                    dead_site: str | None = None, transit: bool = True) -> dict[str, set[str]]:
     """The prefixes each live member should hold, given dead nodes and a missing trunk or site switch
-    (the plan's own derivation, labctl.plan.build.expected_routes, with the fault applied)."""
+    (the plan's own derivation, labctl.plan.build.expected_routes, with the fault applied).
+    `transit=False`: what the IX alone brings (probe pairs must stay on the IX: traffic that moves
+    to an upstream's line is lost until the routes move)."""
     m = plan.model
     got = build.expected_routes(m, plan.nodes, build.bilateral_pairs(m), frozenset(down),
-                                islands(plan, removed_trunk, dead_site))
+                                islands(plan, removed_trunk, dead_site), transit)
     return {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
 
 
@@ -143,7 +145,8 @@ def _trunk_fault(plan: Plan, sc: Scenario, before: dict[str, set[str]], netem: b
     during = expected_routes(plan, removed_trunk=(a, b)) if split else before
     island = islands(plan, (a, b))
     straddling = _straddling(plan, island)
-    probes = choose_probes(plan, before, expected_routes(plan, removed_trunk=(a, b)), straddling)
+    probes = choose_probes(plan, expected_routes(plan, transit=False),
+                           expected_routes(plan, removed_trunk=(a, b), transit=False), straddling)
     if split:
         probes += _straddling_probes(plan, island, straddling, probes)
     if sc.fault == "trunk-down":
@@ -231,7 +234,8 @@ def _site_down(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> FaultPl
     if not any(r.name not in dead for r in plan.model.route_servers):
         raise ValueError(f"site '{site}' holds every route server: nothing would carry the IX")
     during = expected_routes(plan, down=dead, dead_site=site)
-    probes = choose_probes(plan, before, during, routers_of_members(plan, dead))
+    probes = choose_probes(plan, expected_routes(plan, transit=False),
+                           expected_routes(plan, down=dead, dead_site=site, transit=False), routers_of_members(plan, dead))
     probes += _lost_member_probes(plan, dead, probes)
     return FaultPlan(f"site {site} down ({sw.name}: {len(sw.interfaces)} ports)",
                      FaultAction("links", sw.name, ports=tuple(sw.interfaces)), dead, during, probes)
@@ -278,7 +282,8 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         target = sc.target if sc.target != "auto" else _auto_port(plan, sc)
         sw, port = _switch_port(plan, target)
         during = expected_routes(plan, down={target})
-        probes = choose_probes(plan, before, during, routers_of_members(plan, {target}))
+        probes = choose_probes(plan, expected_routes(plan, transit=False), expected_routes(plan, down={target}, transit=False),
+                               routers_of_members(plan, {target}))
         probes += _lost_member_probes(plan, {target}, probes)
         return FaultPlan(f"IX port of {target} down ({sw}:{port})",
                          FaultAction("link", sw, port=port), {target}, during, probes)
@@ -294,8 +299,9 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
     else:
         target = sc.target
     daemon = plan.nodes[target].daemon
-    during = expected_routes(plan, down={target} if sc.fault != "daemon-restart" else set())
-    probes = choose_probes(plan, before, during, {target})
+    gone = {target} if sc.fault != "daemon-restart" else set()
+    during = expected_routes(plan, down=gone)
+    probes = choose_probes(plan, expected_routes(plan, transit=False), expected_routes(plan, down=gone, transit=False), {target})
     if sc.fault == "daemon-stop":
         return FaultPlan(f"{daemon} on {target} stopped", FaultAction("daemon-stop", target, daemon=daemon),
                          {target}, during, probes)
@@ -370,7 +376,8 @@ def _plan_upgrade(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> Faul
                          f"{', '.join(n.name for n in plan.nodes.values() if n.role != 'switch')})")
     step = upgrade_step(plan, sc, target)
     during = expected_routes(plan, down={target})
-    probes = choose_probes(plan, before, during, {target})
+    probes = choose_probes(plan, expected_routes(plan, transit=False), expected_routes(plan, down={target}, transit=False),
+                           {target})
     return FaultPlan(f"{target} upgraded: {step.describe()}",
                      FaultAction("upgrade", target, daemon=step.old_daemon, upgrade=step), {target}, during, probes,
                      after=upgraded_plan(plan, step))
