@@ -289,11 +289,11 @@ def _upstreams(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
 
 
 def _transit_reach(m: IxModel, nodes: dict[str, Node], down: frozenset) -> tuple[set, dict[str, set]]:
-    """(what the live upstreams carry, member -> the upstreams it still reaches). A member router in
+    """(what the live upstreams carry between them, member -> the live upstreams it buys from; an
+    upstream's default route goes to its own customers only). A member router in
     `down` is off the IX (its port, its site) but keeps its long-haul link; an upstream in `down` is gone."""
     live = [u for u in m.upstreams if u.name not in down]
     carried: set = {p for u in live for p in u.prefixes}
-    carried |= {d for u in live if u.default_route for d in DEFAULT_ROUTES}
     reach: dict[str, set] = defaultdict(set)
     for up, _, member in transit_attachments(m):
         if up not in down:
@@ -307,7 +307,7 @@ def _transit_reach(m: IxModel, nodes: dict[str, Node], down: frozenset) -> tuple
 def upstream_routes(m: IxModel, nodes: dict[str, Node], down: frozenset = frozenset()) -> dict[str, list]:
     """Upstream -> what it should hold: everything the live upstreams carry but its own."""
     carried, _ = _transit_reach(m, nodes, down)
-    return {u.name: sorted((p for p in carried if p not in set(u.prefixes) and p not in DEFAULT_ROUTES), key=_prefix_order)
+    return {u.name: sorted((p for p in carried if p not in set(u.prefixes)), key=_prefix_order)
             for u in m.upstreams if u.name not in down}
 
 
@@ -339,7 +339,7 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
     """
     island = island or {s.name: 0 for s in m.sites}
     carried, reach = _transit_reach(m, nodes, down)
-    order = sorted({p for n in nodes.values() for p in n.prefixes} | carried, key=_prefix_order)
+    order = sorted({p for n in nodes.values() for p in n.prefixes} | set(DEFAULT_ROUTES), key=_prefix_order)
     rank = {p: i for i, p in enumerate(order)}
     own = {name: {rank[p] for p in n.prefixes} for name, n in nodes.items()}
     alive = [x for x in m.member_routers() if x.name not in down]
@@ -370,6 +370,7 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
                 ranks |= own[peer]
         if transit and reach.get(mem.member.name):  # transit: what the upstreams carry, but its own (loop prevention)
             ranks |= {rank[p] for p in carried} - own[mem.name]
+            ranks |= {rank[d] for d in DEFAULT_ROUTES if any(nodes[u].default_route for u in reach[mem.member.name])}
         learned[mem.name] = ranks
     # a member's live routers share what each learned over their backbone (iBGP), minus the
     # member's own prefixes (no router of it learns those from outside but through another ASN)

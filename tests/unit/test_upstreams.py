@@ -50,7 +50,9 @@ def test_customers_expect_transit_routes_and_ix_only_members_do_not():
     plan = build_plan(load(IX))
     want = _routes(plan.expected_routes)
     assert TOKYO | OSAKA <= want["frr-isp"] and TOKYO | OSAKA <= want["obgp-isp"]
-    assert OSAKA <= want["bird-isp"] and TOKYO <= want["bird-isp"]  # Tokyo's routes through Osaka
+    # Tokyo's prefixes through Osaka; Tokyo's default route goes to Tokyo's own customers only
+    assert OSAKA <= want["bird-isp"] and TOKYO - {"0.0.0.0/0", "::/0"} <= want["bird-isp"]
+    assert not {"0.0.0.0/0", "::/0"} & want["bird-isp"]
     assert TOKYO | OSAKA <= want["dual-b"]  # over the member's backbone from dual-a, the customer router
     assert not (TOKYO | OSAKA) & want["local-only"]  # nobody re-announces transit routes at the IX
     ups = _routes(plan.upstream_routes)
