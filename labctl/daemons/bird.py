@@ -22,6 +22,10 @@ AFIS = ("ipv4", "ipv6")
 # `show route table rpki4`: "198.18.1.0/24-24 AS64496  [rtr_cache 23:01:02.123] * (100)"
 _ROA_ROW = re.compile(r"^([0-9a-fA-F:.]+/\d+)-(\d+) AS(\d+)\b", re.M)
 RPKI_RELOAD = (2, 13)  # BIRD re-runs ROA-dependent import filters by itself from 2.13 on (`rpki reload`)
+# From 2.16 BIRD opens RTR at version 2 (ASPA). StayRTR 0.6.2 (`-protocol 1`) then closes the
+# connection without the error PDU that makes BIRD fall back, and BIRD retries v2 forever: its ROA
+# tables stayed empty in 7 of 12 cold starts of BIRD 2.17 next to StayRTR. `max version 1` fixes it.
+RTR_MAX_VERSION = (2, 16)
 
 _PROTO = re.compile(r"^(?P<name>\S+)\s+BGP\s+\S+\s+(?P<state>\S+)\s+(?P<since>\S+(?: \S+)?)\s*(?P<info>.*)$")
 _ROUTE_PREFIX = re.compile(r"^(?P<prefix>[0-9a-fA-F:.]+/\d+)\s")
@@ -205,6 +209,7 @@ class Bird(Daemon):
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
         role = "rs" if node.role == "route_server" else "member"
         ctx = {**ctx, "secondary_export": self.secondary_export, "rpki_reload": ctx["release"] >= RPKI_RELOAD,
+               "rtr_max_version": ctx["release"] >= RTR_MAX_VERSION,
                "rtr_address": rtr.ADDRESS, "rtr_port": rtr.PORT, "rtr_file": rtr.ROA_FILE}
         out = {"bird.conf": template_env().get_template(f"bird/{role}.conf.j2").render(**ctx)}
         if node.role == "route_server":
