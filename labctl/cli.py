@@ -384,6 +384,9 @@ def up(
     workdir: Path = typer.Option(None, "--workdir", help="Lab folder.", show_default=".labctl/<lab> next to the IX file"),
     workers: int = typer.Option(16, "--workers", help="Nodes configured in parallel."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for BGP.", show_default="derived from the timers"),
+    hosts: Path = typer.Option(None, "--hosts", help="Hosts file: split the lab over Docker hosts, a containerlab "
+                               "sub-lab each, links between hosts as VXLAN tunnels (docs/MULTIHOST.md).",
+                               show_default="one host; a folder's earlier --hosts is kept"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Build the IX as a running lab: generate, image, containerlab deploy, Nornir push, wait for BGP.
@@ -391,7 +394,7 @@ def up(
     On a running lab it reconciles (pushes what changed; redeploys when nodes or links changed).
     Exit 0 only when every planned session is Established and every member holds its routes.
 
-    Example: labctl up -f ix.yml
+    Example: labctl up -f ix.yml      (or over two Docker hosts: labctl up -f ix.yml --hosts hosts.yml)
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
@@ -399,7 +402,7 @@ def up(
     file = _ix_file(file, file_arg, required=True)
     try:
         with PhaseProgress(err if as_json else out, "up") as progress:
-            report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout)
+            report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout, hosts_file=hosts)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:

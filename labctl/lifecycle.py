@@ -21,14 +21,17 @@ from labctl.daemons.records import NodeBgp
 from labctl.automation import fleet
 from labctl.automation.tasks import collect_bgp, configure_node, daemon_version, looking_glass, rollback_node
 from labctl.errors import LabctlError
+from labctl.model.hosts import load_hosts
 from labctl.model.load import load
 from labctl.plan import Plan, build_plan
 from labctl.plan.endpoints import capture_point
 from labctl.policy.explain import explain
 from labctl.render import render_lab, render_node, topology_filename, write_lab
+from labctl.render.multihost import LAYOUT, render_host_topologies, render_layout
 from labctl.runtime import clab, host, images
 from labctl.runtime.backend import Backend
-from labctl.runtime.backends import open_backend
+from labctl.runtime.backends import lab_folder, open_backend
+from labctl.runtime.multihost import read_layout
 from labctl.runtime.engine import LOCAL, Engine
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
 
@@ -87,8 +90,8 @@ def find_lab(ix_file: Path | None = None, lab_name: str | None = None) -> Lab:
     topo = running.get(lab_name)
     if topo is None:
         raise LabctlError(f"lab '{lab_name}' is not running", "start it with `labctl up FILE`")
-    state = read_state(topo.parent)
-    return open_lab(Path(state.ix_file), topo.parent)
+    state = read_state(lab_folder(topo))
+    return open_lab(Path(state.ix_file), lab_folder(topo))
 
 
 # ------------------------------------------------------------------ convergence
@@ -210,8 +213,29 @@ def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: boo
     return fleet.run_full(nr, configure, nodes=nodes)
 
 
+def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None) -> str:
+    """Write the lab folder (with `hosts_file`, or the hosts file of the folder's earlier multi-host
+    `up`: one topology per host and the layout, and `lab.runtime` becomes the multi-host backend).
+    Returns the digest of what containerlab deploys."""
+    files = render_lab(lab.plan, image_tags)
+    layout = read_layout(lab.workdir) if hosts_file is None else None
+    hosts_file = hosts_file or (Path(layout["hosts_file"]) if layout else None)
+    deployed = [files[topology_filename(lab.plan)]]
+    if hosts_file is not None:
+        hosts = load_hosts(hosts_file, lab.plan.model)
+        split = render_host_topologies(lab.plan, image_tags, hosts)
+        files.update(split)
+        files[LAYOUT] = render_layout(lab.plan, hosts, str(hosts_file.resolve()))
+        deployed = [split[k] for k in sorted(split)]
+    lab.workdir.mkdir(parents=True, exist_ok=True)
+    write_lab(files, lab.workdir)
+    ensure_ssh_key(lab.workdir)
+    lab.runtime = open_backend(lab.plan.lab, lab.workdir)
+    return hashlib.sha256("".join(deployed).encode()).hexdigest()
+
+
 def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
-       timeout: float | None = None) -> UpReport:
+       timeout: float | None = None, hosts_file: Path | None = None) -> UpReport:
     phases: dict[str, float] = {}
 
     def timed(name: str):
@@ -226,16 +250,13 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
     lab = open_lab(ix_file, workdir)
     image_tags = images.node_image_tags(lab.plan.image_keys)
     image = image_tags.get(lab.plan.default_image) or images.node_image_tag(lab.plan.default_image)
-    files = render_lab(lab.plan, {lab.plan.default_image: image, **image_tags})
-    lab.workdir.mkdir(parents=True, exist_ok=True)
-    write_lab(files, lab.workdir)
-    ensure_ssh_key(lab.workdir)
-    topo_sha = hashlib.sha256(files[topology_filename(lab.plan)].encode()).hexdigest()
+    topo_sha = _generate(lab, {lab.plan.default_image: image, **image_tags}, hosts_file)
     done("generate")
 
     timed("images")
     for key in sorted({lab.plan.default_image, *lab.plan.image_keys}):
         images.ensure_node_image(key)  # only the stacks this lab uses
+    lab.runtime.ensure_images(sorted({image, *image_tags.values()}))
     done("images")
 
     timed("deploy")
@@ -502,7 +523,7 @@ def down(ix_file: Path | None = None, lab_name: str | None = None, keep: bool = 
         running = clab.running_labs()
         name = lab_name or _only_running_lab(running)
         topo = running.get(name)
-        workdir = topo.parent if topo else None
+        workdir = lab_folder(topo) if topo else None
     topology = (workdir / f"{name}.clab.yml") if workdir else None
     runtime = open_backend(name, workdir)
     had = runtime.containers()

@@ -4,8 +4,8 @@ Everything above `runtime` (lifecycle, the scenario engine, the node tools) work
 and does not know which one it has:
 
 - `LocalClab`: containerlab on one Docker engine (today's default);
-- `MultiHostClab` (runtime/multihost.py): one containerlab sub-lab per Docker host, trunks that
-  cross hosts as containerlab VXLAN links.
+- `MultiHostClab` (runtime/multihost.py): one containerlab sub-lab per Docker host, links that
+  cross hosts as containerlab VXLAN links (`labctl up --hosts hosts.yml`).
 
 clabernetes (Kubernetes) has no backend yet: `labctl generate --target clabernetes` writes its
 manifests (docs/MULTIHOST.md).
@@ -51,6 +51,9 @@ class Backend(ABC):
     @abstractmethod
     def containers(self) -> int:
         """How many containers of the lab exist (any state)."""
+
+    def ensure_images(self, tags: list[str]) -> None:
+        """Make the node images available to every engine of the lab (built locally beforehand)."""
 
     # ---------------------------------------------------------------- one node
     def exec_argv(self, node: str, argv: list[str], stdin: bool = False, tty: bool = False) -> list[str]:
