@@ -89,6 +89,9 @@ class Daemon:
     processes: ClassVar[str]  # `pgrep -x` pattern of its processes (resource sampling)
     # The earliest a hold timer may expire, as a fraction of the hold time (BIRD jitters it).
     hold_timer_floor: ClassVar[float] = 1.0
+    # Seconds after a config reload before a changed export/import policy reaches the peers (FRR
+    # applies route-map changes on its `bgp route-map delay-timer`, 5 s by default).
+    policy_delay: ClassVar[float] = 0.0
     # The longest the daemon itself waits before it retries a session that failed (BIRD's error wait
     # time; OpenBGPD's idle-hold timer, 30 s doubling to 60 s on a second error): recovery windows allow it.
     reconnect_backoff: ClassVar[float] = 0.0

@@ -169,6 +169,7 @@ class Frr(Daemon):
     cli_command = ("vtysh", "-c")
     processes = "bgpd|zebra|staticd|watchfrr|bfdd|mgmtd"  # mgmtd: FRR 10 (not in 8.4)
     version_command = "vtysh -c 'show version'"
+    policy_delay = 5.0  # bgp route-map delay-timer (FRR's default): route-map edits act this much later
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
         "transparency": ("yes", "`route-server-client`"),

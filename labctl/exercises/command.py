@@ -52,6 +52,16 @@ def _fail(exc: LabctlError, as_json: bool = False) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def _complete_name(incomplete: str) -> list[str]:
+    """Shell completion of `exercise start NAME`: the bundled exercises (reads files only)."""
+    try:
+        from labctl.exercises.load import builtin_names
+
+        return [n for n in builtin_names() if n.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never fail the shell
+        return []
+
+
 def _json(data) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
@@ -83,7 +93,8 @@ def list_cmd(lang: str = _lang_option(), as_json: bool = _json_option("the exerc
 
 @exercise_app.command()
 def start(
-    name: str = typer.Argument(..., help="A bundled exercise (labctl exercise list) or an exercise file."),
+    name: str = typer.Argument(..., help="A bundled exercise (labctl exercise list) or an exercise file.",
+                               autocompletion=_complete_name),
     lab: str = typer.Option(None, "--lab", help="Name of the lab to create.", show_default="ex-NAME"),
     subnet: str = typer.Option(None, "--subnet", help="Management IPv4 subnet of the lab, e.g. 172.30.250.0/24.",
                                show_default="derived from the lab name"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from labctl import lifecycle
+from labctl import daemons, lifecycle
 from labctl.automation import fleet
 from labctl.automation.policy_tasks import collect_routes
 from labctl.automation.tasks import collect_bgp, install_node
@@ -84,21 +84,22 @@ def _install(lab: lifecycle.Lab, node: str, files: dict[str, str], progress: Pro
             raise LabctlError(f"{node}: configuring it failed: {errors[node]}",
                               "see `labctl logs " + node + "`; the exercise's config may not suit this daemon release")
         progress("settle")
-        settle(nr)
+        settle(nr, minimum=3.0 + daemons.get(lab.plan.nodes[node].daemon).policy_delay)
     finally:
         nr.close_connections()
 
 
-def settle(nr, timeout: float = SETTLE_TIMEOUT, interval: float = 1.0) -> float:
+def settle(nr, minimum: float = 3.0, timeout: float = SETTLE_TIMEOUT, interval: float = 1.0) -> float:
     """Wait until the routers' sessions and routes stop changing (the same twice in a row, at least
-    3 s after the change): what a trainee's router just did has reached everyone. Seconds taken."""
+    `minimum` seconds after the change: the changed router's daemon may act on a policy change only
+    after its `policy_delay`): what a trainee's router just did has reached everyone. Seconds taken."""
     started, last = time.monotonic(), None
     while True:
         states, errors = lifecycle.collect(nr)
         now = {n: (sorted((s.peer_address, s.established) for s in b.sessions),
                    sorted(b.routes["ipv4"] + b.routes["ipv6"])) for n, b in states.items()}
         elapsed = time.monotonic() - started
-        if (now == last and elapsed >= 3) or elapsed >= timeout:
+        if (now == last and elapsed >= minimum) or elapsed >= timeout:
             return elapsed
         last = now
         time.sleep(interval)

@@ -28,6 +28,7 @@ LABS = {
     "broken-session": ("ex-t-broken", "172.30.222.0/24"),
     "no-leak": ("ex-t-leak", "172.30.223.0/24"),
     "rs-rejects": ("ex-t-reject", "172.30.224.0/24"),
+    "bfd-failover": ("ex-t-bfd", "172.30.226.0/24"),
 }
 
 

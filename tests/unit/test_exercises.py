@@ -250,3 +250,9 @@ def test_report_markdown_and_junit():
     assert suite.get("tests") == "4" and suite.get("failures") == "1" and suite.get("errors") == "0"
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert cases["ipv6-at-city-net"].find("failure") is not None and cases["rs1-sessions"].find("failure") is None
+
+
+def test_start_completes_exercise_names():
+    from labctl.exercises.command import _complete_name
+
+    assert _complete_name("first") == ["first-sessions"] and _complete_name("zzz") == []
