@@ -60,7 +60,7 @@ down() {
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   fi
   # containerd-shims of a stopped engine's containers exit with it; its mounts go with the data
-  grep -o " $data[^ ]*\| $state[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $data[^ ]*\| $state[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$state" "$data"
   ip link del "${short}0" 2>/dev/null || true
   ip netns del "$name" 2>/dev/null || true
