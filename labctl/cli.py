@@ -14,6 +14,7 @@ from labctl import __version__
 from labctl.completion import complete_node, complete_scenario
 from labctl.console import PhaseProgress, make_console
 from labctl.errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_NOT_CONVERGED, LabctlError
+from labctl.classroom.command import class_app
 from labctl.exercises.command import exercise_app
 from labctl.importers.command import import_app
 
@@ -41,6 +42,7 @@ app.add_typer(report_app, name="report")
 image_app = typer.Typer(no_args_is_help=True, help="The lab's node images: push them where other machines pull.")
 app.add_typer(image_app, name="image")
 app.add_typer(exercise_app, name="exercise", help="Guided BGP-peering exercises for trainees, checked on the lab.")
+app.add_typer(class_app, name="class", help="A class: one exercise lab per trainee on this machine, and a scoreboard.")
 out = make_console()
 err = make_console(stderr=True)
 

@@ -183,9 +183,11 @@ def _measure(run: Running, measured: list[ScenarioCheck], obs: Observations, nr,
                                            progress)
 
 
-def check(lab_name: str | None = None, wait: float = 0.0, progress: Progress = _quiet) -> CheckRun:
+def check(lab_name: str | None = None, wait: float = 0.0, progress: Progress = _quiet,
+          reveal_hint: bool = True) -> CheckRun:
     """Judge every check (again every few seconds until they pass or `wait` seconds are over);
-    on failure reveal the next hint. The run is recorded in the exercise's history."""
+    on failure reveal the next hint (not for `reveal_hint=False`: an instructor's `class check`).
+    The run is recorded in the exercise's history."""
     run = running(lab_name)
     started = time.monotonic()
     while True:
@@ -195,7 +197,7 @@ def check(lab_name: str | None = None, wait: float = 0.0, progress: Progress = _
         progress(f"{sum(not r.passed for r in results)} check(s) failing; again in 3 s")
         time.sleep(3)
     failed = {r.id for r in results if not r.passed}
-    shown = next_hint(run.loaded.exercise.hints, run.state.hints, failed) if failed else None
+    shown = next_hint(run.loaded.exercise.hints, run.state.hints, failed) if failed and reveal_hint else None
     if shown is not None:
         run.state.hints.append(shown[0])
     entry = run.state.record("check", passed=not failed, results=[r.as_dict() for r in results],

@@ -143,10 +143,13 @@ class Plan:
 
 
 def _mgmt_subnets(m: IxModel) -> tuple[IPv4Network, IPv6Network]:
-    """A management subnet per lab, stable for a name, so two labs can run side by side."""
+    """A management subnet per lab, stable for a name, so two labs can run side by side. The IPv6
+    one follows the IPv4 one (172.30.5.0/24 -> 3fff:172:30:5::/64), so labs given distinct IPv4
+    subnets (`labctl class up`, tests) never collide in IPv6 either."""
     digest = hashlib.sha256(m.ix.name.encode()).digest()
     v4 = m.ix.management.ipv4_subnet or ip_network(f"172.30.{digest[0]}.0/24")
-    v6 = ip_network(f"3fff:172:30:{digest[0]:x}::/64")
+    a, b, c, _ = v4.network_address.packed
+    v6 = ip_network(f"3fff:{a}:{b}:{c:x}::/64")
     return v4, v6  # type: ignore[return-value]
 
 

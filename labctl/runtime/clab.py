@@ -88,6 +88,14 @@ def running_labs(engine: Engine = LOCAL) -> dict[str, Path | None]:
     return labs
 
 
+def used_subnets(engine: Engine = LOCAL) -> list[str]:
+    """The subnets of every Docker network on the engine (labs' management networks among them)."""
+    out = []
+    for net in engine.client().networks.list(greedy=True):
+        out += [c["Subnet"] for c in ((net.attrs.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
+    return out
+
+
 def inspect(lab: str, engine: Engine = LOCAL) -> dict[str, NodeState]:
     nodes = {}
     for c in lab_containers(lab, engine):

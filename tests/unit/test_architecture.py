@@ -20,14 +20,15 @@ PKG = REPO / "labctl"
 
 # Lowest first. A package may import the ones before it, never one after it (docs/ARCHITECTURE.md).
 LAYERS = ["errors", "resources", "console", "policy", "daemons", "model", "plan", "render", "importers", "runtime",
-          "automation", "lifecycle", "scenarios", "report", "exercises", "pytest_plugin", "completion", "cli"]
+          "automation", "lifecycle", "scenarios", "report", "exercises", "classroom", "pytest_plugin", "completion", "cli"]
 # report renders scenario results: it may read their records, never the code that runs a lab.
 REPORT_MAY_READ = {"labctl.scenarios", "labctl.scenarios.outcome", "labctl.scenarios.events",
                    "labctl.scenarios.spec", "labctl.scenarios.fault_plan", "labctl.scenarios.judge"}
 PURE = ["labctl.policy", "labctl.daemons", "labctl.model", "labctl.plan", "labctl.render", "labctl.importers",
         "labctl.report.results", "labctl.report.lg", "labctl.scenarios.judge", "labctl.scenarios.fault_plan",
         "labctl.scenarios.rs_policy.cases", "labctl.scenarios.rs_policy.judge", "labctl.exercises.schema",
-        "labctl.exercises.load", "labctl.exercises.evaluate", "labctl.exercises.report", "labctl.exercises.state"]
+        "labctl.exercises.load", "labctl.exercises.evaluate", "labctl.exercises.report", "labctl.exercises.state",
+        "labctl.classroom.roster", "labctl.classroom.scoreboard"]
 MAX_FUNCTION_LINES = 80
 
 
