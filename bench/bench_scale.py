@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`labctl up` wall time, CPU and memory for growing synthetic IXs (two route servers).
 
-Usage: sudo .venv/bin/python bench/bench_scale.py [--sizes 25,50,100] [--timeout 900]
+Usage: sudo .venv/bin/python bench/bench_scale.py [--sizes 25,50,100] [--timeout 900] [--rs-daemon bird]
+                                                  [--code before=/tmp/old --code after=.] [--status-repeats 3]
 
 Per size N: bench/make_large_ix.py N (4 sites/switches, rs1 BIRD + rs2 FRR, N members, one in
 three BIRD) as lab `b-sN` on management subnet 172.30.232/233/234.0/24, then `labctl up --json
@@ -9,12 +10,15 @@ three BIRD) as lab `b-sN` on management subnet 172.30.232/233/234.0/24, then `la
 (`free -m` equivalent from /proc/meminfo) every 2 s; after up returns: `docker stats --no-stream`
 memory per node kind, host memory used, rendered config sizes; if up did not converge, a summary
 of `labctl status --json` (sessions Established per node). `labctl down` always (finally).
+Each size (and each --code tree) holds /tmp/labctl-lab.lock from up to down, so no other lab runs
+next to it. After up: `labctl status --json` timed --status-repeats times (the lab converged).
 Writes bench/results/scale.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import statistics
 import sys
 import tempfile
@@ -22,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+import benchlib
 from benchlib import (docker_mem, ensure_down, free_used_mb, labctl, loadavg, now, rewrite_ix, run, table,
                       write_result)
 
@@ -117,13 +122,47 @@ def kick_rs2(lab: str, limit: float = 600) -> dict:
             "seconds": polls[-1]["t"] if polls else None, "polls": polls}
 
 
+LAB_LOCK = "/tmp/labctl-lab.lock"
+RS_DAEMON: str | None = None
+STATUS_REPEATS = 3
+
+
 def one(n: int, timeout: str, tmp: Path) -> dict:
+    with open(LAB_LOCK, "w") as lock:  # the whole lab's life: up, status, down
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _one(n, timeout, tmp)
+
+
+def _edit(doc: dict) -> None:
+    if RS_DAEMON:
+        for rs in doc["route_servers"]:
+            rs["daemon"] = RS_DAEMON
+
+
+def _cpu_seconds(entry: dict, sampler: "Sampler") -> None:
+    """Host CPU seconds per phase (busy fraction x cores x phase length), next to the busy fraction."""
+    cores = len([l for l in Path("/proc/stat").read_text().splitlines() if l.startswith("cpu") and l[3:4].isdigit()])
+    for ph, win in entry.get("cpu_mem_per_phase", {}).items():
+        if win and entry["phases"].get(ph) is not None:
+            win["cpu_seconds"] = round(win["cpu_busy_mean"] * cores * entry["phases"][ph], 1)
+
+
+def _status_times(lab: str) -> list[float]:
+    out = []
+    for _ in range(STATUS_REPEATS):
+        proc, wall, data = labctl("status", "--lab", lab, "--json", timeout=900)
+        out.append(round(wall, 2) if proc.returncode == 0 else None)
+    return out
+
+
+def _one(n: int, timeout: str, tmp: Path) -> dict:
     lab = f"b-s{n}"
     src, ix = tmp / f"large-{n}.yml", tmp / f"ix-{n}.yml"
     run([sys.executable, str(HERE / "make_large_ix.py"), str(n), "-o", str(src)], check=True)
-    doc = rewrite_ix(src, ix, lab, SUBNETS.get(n, f"172.30.{232 + n % 20}.0/24"))
+    doc = rewrite_ix(src, ix, lab, SUBNETS.get(n, f"172.30.{232 + n % 20}.0/24"), _edit)
     daemons = {m["name"]: m["daemon"] for m in doc["members"]}
     entry: dict = {"members": n, "lab": lab, "nodes": n + 2 + 4, "timeout": float(timeout),
+                   "route_servers": [rs["daemon"] for rs in doc["route_servers"]],
                    "load_before": loadavg(), "host_mem_used_before_mb": free_used_mb()}
     sampler = Sampler()
     sampler.start()
@@ -143,6 +182,7 @@ def one(n: int, timeout: str, tmp: Path) -> dict:
             per_phase[ph] = sampler.window(t, t + d)
             t += d
         entry["cpu_mem_per_phase"] = per_phase
+        _cpu_seconds(entry, sampler)
         entry["host_mem_used_peak_mb"] = max((s[2] for s in sampler.samples), default=None)
         entry["cpu_busy_mean"] = round(statistics.mean(s[1] for s in sampler.samples), 2) if sampler.samples else None
         entry["samples"] = sampler.samples
@@ -173,6 +213,7 @@ def one(n: int, timeout: str, tmp: Path) -> dict:
         workdir = Path(data.get("workdir", ""))
         entry["config_bytes"] = {name: sum(f.stat().st_size for f in (workdir / "configs" / name).iterdir())
                                  for name in ("rs1", "rs2") if (workdir / "configs" / name).is_dir()}
+        entry["status_seconds"] = _status_times(lab)
         if not entry["ok"]:
             entry["status"] = status_summary(lab)
             if KICK_RS2:
@@ -192,33 +233,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kick-rs2", action="store_true",
                     help="if up does not converge: `clear bgp *` on rs2 and time convergence with labctl status")
     ap.add_argument("--results", default="scale", help="results file name in bench/results/")
+    ap.add_argument("--rs-daemon", help="both route servers on this daemon (e.g. bird) instead of rs1 BIRD + rs2 FRR")
+    ap.add_argument("--code", action="append", metavar="LABEL=PATH",
+                    help="run labctl from this source tree (PYTHONPATH); repeatable: each size runs with each tree")
+    ap.add_argument("--status-repeats", type=int, default=3, help="time `labctl status` this often after up")
     args = ap.parse_args(argv)
-    global KICK_RS2
-    KICK_RS2 = args.kick_rs2
+    global KICK_RS2, RS_DAEMON, STATUS_REPEATS
+    KICK_RS2, RS_DAEMON, STATUS_REPEATS = args.kick_rs2, args.rs_daemon, args.status_repeats
     sizes = [int(s) for s in args.sizes.split(",")]
+    codes: dict[str, str | None] = {"": None}
+    if args.code:
+        codes = {c.split("=", 1)[0]: str(Path(c.split("=", 1)[1]).resolve()) for c in args.code}
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         for n in sizes:
-            print(f"--- {n} members, started {now()}", flush=True)
-            entry = one(n, args.timeout, Path(tmp))
-            results.append(entry)
-            print({k: v for k, v in entry.items() if k not in ("samples", "container_mem_mib")}, flush=True)
-            write_result(args.results, {"date": now(), "sizes": sizes, "timeout": args.timeout, "runs": results})
+            for label, path in codes.items():
+                benchlib.set_code(path)
+                print(f"--- {n} members {label}, started {now()}", flush=True)
+                entry = one(n, args.timeout, Path(tmp))
+                entry["code"], entry["code_path"] = label, path
+                results.append(entry)
+                print({k: v for k, v in entry.items() if k not in ("samples", "container_mem_mib")}, flush=True)
+                write_result(args.results, {"date": now(), "sizes": sizes, "timeout": args.timeout, "runs": results})
 
     rows = []
     for e in results:
         ph = e.get("phases", {})
-        rows.append([e["members"], e["nodes"], *(ph.get(p) for p in PHASES), e.get("up_wall"), e.get("ok"),
+        rows.append([f"{e['members']} {e.get('code', '')}".strip(), e["nodes"], *(ph.get(p) for p in PHASES),
+                     e.get("up_wall"), e.get("ok"), e.get("status_seconds"),
                      e.get("cpu_busy_mean"), e.get("host_mem_used_before_mb"), e.get("host_mem_used_peak_mb"),
                      e.get("containers_mem_total_mib")])
     print()
-    print(table(["members", "nodes", *PHASES, "up wall s", "converged", "CPU busy", "host used MB before",
+    print(table(["members", "nodes", *PHASES, "up wall s", "converged", "status s", "CPU busy", "host used MB before",
                  "host used MB peak", "containers MiB"], rows))
     kinds = sorted({k for e in results for k in e.get("mem_by_kind", {})})
     krows = [[k, *(e.get("mem_by_kind", {}).get(k, {}).get("median_mib") for e in results)] for k in kinds]
     print()
-    print(table(["kind (median MiB)", *(str(e["members"]) for e in results)], krows))
+    print(table(["kind (median MiB)", *(f"{e['members']} {e.get('code', '')}".strip() for e in results)], krows))
+    prow = [[f"{e['members']} {e.get('code', '')}".strip(), ph, w.get("cpu_busy_mean"), w.get("cpu_seconds"),
+             w.get("mem_used_max_mb"), w.get("load1_max")]
+            for e in results for ph, w in e.get("cpu_mem_per_phase", {}).items() if w]
+    print()
+    print(table(["run", "phase", "CPU busy", "CPU s", "host used MB max", "load1 max"], prow))
     path = write_result(args.results, {"date": now(), "sizes": sizes, "timeout": args.timeout, "runs": results})
     print(f"\nwrote {path}")
     return 0

@@ -126,13 +126,15 @@ def convergence_timeout(plan: Plan) -> float:
     return 30 + 4 * hold + 0.5 * len(plan.nodes)
 
 
-def collect(nr) -> tuple[dict[str, NodeBgp], dict[str, str]]:
-    """Every router's sessions and best routes: ({node: NodeBgp}, {node: error})."""
-    return fleet.run(nr, collect_bgp, "routers")
+def collect(nr, routes: bool = True) -> tuple[dict[str, NodeBgp], dict[str, str]]:
+    """Every router's sessions and (with `routes`) best routes: ({node: NodeBgp}, {node: error})."""
+    return fleet.run(nr, collect_bgp, "routers", routes=routes)
 
 
 def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, str],
-                      nodes: list[str] | None = None) -> Convergence:
+                      nodes: list[str] | None = None, routes: bool = True) -> Convergence:
+    """What is missing: planned sessions not Established, and (with `routes`: `states` hold the
+    routes) expected routes a member lacks. Converged only when checked with routes."""
     result = Convergence(False, 0.0, unreachable=dict(errors), bgp=states)
     for node in plan.nodes.values():
         if node.role == "switch" or (nodes is not None and node.name not in nodes):
@@ -147,23 +149,32 @@ def check_convergence(plan: Plan, states: dict[str, NodeBgp], errors: dict[str, 
                 result.down_sessions.append(
                     DownSession(node.name, planned.peer, planned.afi, got.state if got else "not configured"))
         wanted = plan.expected_routes.get(node.name, plan.upstream_routes.get(node.name))
-        if wanted is not None:  # members, and upstreams (their customers' and each other's routes)
+        if wanted is not None and routes:  # members, and upstreams (their customers' and each other's routes)
             have = set(state.routes["ipv4"]) | set(state.routes["ipv6"])
             missing = [str(p) for p in wanted if str(p) not in have]
             if missing:
                 result.missing_routes[node.name] = missing
-    result.converged = not (result.down_sessions or result.missing_routes or result.unreachable)
+    result.converged = routes and not (result.down_sessions or result.missing_routes or result.unreachable)
     return result
 
 
-def wait_converged(lab: Lab, nr, timeout: float, nodes: list[str] | None = None, interval: float = 1.0) -> Convergence:
+def wait_converged(lab: Lab, nr, timeout: float, nodes: list[str] | None = None, interval: float = 0.5) -> Convergence:
+    """Poll until every planned session is Established and every member holds every expected route.
+
+    Polls ask for sessions only (one short command per router) until all are up; then one poll
+    fetches sessions and routes together, and only that full poll can say converged. The last
+    answer at the timeout is a full one too, so it names the missing routes."""
     started = time.monotonic()
     while True:
-        states, errors = collect(nr)
-        result = check_convergence(lab.plan, states, errors, nodes)
-        result.seconds = time.monotonic() - started
-        if result.converged or result.seconds >= timeout:
-            return result
+        states, errors = collect(nr, routes=False)
+        sessions = check_convergence(lab.plan, states, errors, nodes, routes=False)
+        last = time.monotonic() - started + interval >= timeout  # no time left for another poll
+        if last or not (sessions.down_sessions or sessions.unreachable):
+            states, errors = collect(nr)
+            result = check_convergence(lab.plan, states, errors, nodes)
+            result.seconds = time.monotonic() - started
+            if result.converged or last:
+                return result
         time.sleep(interval)
 
 

@@ -95,8 +95,9 @@ def wake_sessions(task: Task) -> Result:
     return Result(host=task.host, result="woken")
 
 
-def collect_bgp(task: Task) -> Result:
-    return Result(host=task.host, result=node_daemon(task).collect(node_shell(task)))
+def collect_bgp(task: Task, routes: bool = True) -> Result:
+    """The node's sessions and (with `routes`) the prefixes of its best routes."""
+    return Result(host=task.host, result=node_daemon(task).collect(node_shell(task), routes=routes))
 
 
 def daemon_version(task: Task) -> Result:

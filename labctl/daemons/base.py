@@ -107,6 +107,8 @@ class Daemon:
     capabilities: ClassVar[dict[str, tuple[Support, str]]] = {}
     # A command whose output names the running release (`version`); "" when labctl has none yet.
     version_command: ClassVar[str] = ""
+    # printed instead of the output of `collect`'s commands when the daemon does not run
+    NOT_RUNNING: ClassVar[str] = "labctl: daemon not running"
 
     # ------------------------------------------------------------------ pure: configs and text
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
@@ -150,8 +152,9 @@ class Daemon:
     def rollback(self, sh: NodeShell) -> None:
         raise NotImplementedError
 
-    def collect(self, sh: NodeShell) -> NodeBgp:
-        """Sessions and best-route prefixes; an empty NodeBgp when the daemon is not running."""
+    def collect(self, sh: NodeShell, routes: bool = True) -> NodeBgp:
+        """Sessions and best-route prefixes (sessions only with `routes=False`: the cheap poll while
+        sessions come up); an empty NodeBgp when the daemon is not running."""
         raise NotImplementedError
 
     def looking_glass(self, sh: NodeShell, prefix: str) -> tuple[dict[str, str], list[Route]]:

@@ -40,6 +40,8 @@ _BIRD3_ATTRIBUTES = {"bgp_path": "BGP.as_path", "bgp_next_hop": "BGP.next_hop", 
                      "bgp_community": "BGP.community", "bgp_large_community": "BGP.large_community"}
 
 
+_SPLIT = "labctl: routes follow"  # between the two outputs of `collect`
+
 # ---------------------------------------------------------------------------------- parsers (pure)
 
 def parse_protocols(text: str) -> list[BgpSession]:
@@ -258,12 +260,18 @@ class Bird(Daemon):
         if roas is not None:
             _roa_sync(sh, roas, reload="rpki reload on;" not in (sh.get_file(CONF) or ""))
 
-    def collect(self, sh: NodeShell) -> NodeBgp:
+    def collect(self, sh: NodeShell, routes: bool = True) -> NodeBgp:
         state = NodeBgp()
-        if not self.running(sh):
+        show = "birdc show protocols all" + (f"; echo '{_SPLIT}'; birdc show route" if routes else "")
+        out = sh.run(f"if birdc show status >/dev/null 2>&1; then {show}; else echo '{self.NOT_RUNNING}'; fi")[1]
+        if out.strip() == self.NOT_RUNNING:
             return state
-        state.sessions = parse_protocols(sh.run("birdc show protocols all")[1])
-        state.routes = parse_route_prefixes(sh.run("birdc show route")[1])
+        protocols, split, table = out.partition(_SPLIT)
+        if routes and not split:
+            raise NodeCommandFailed(f"{sh.node}: `{show}` did not finish: {out.strip()[-300:]}")
+        state.sessions = parse_protocols(protocols)
+        if routes:
+            state.routes = parse_route_prefixes(table)
         return state
 
     def looking_glass(self, sh: NodeShell, prefix: str) -> tuple[dict[str, str], list[Route]]:

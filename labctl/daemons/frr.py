@@ -249,13 +249,20 @@ class Frr(Daemon):
         sh.run(f"mv {CONF}.prev {CONF} && chown frr:frr {CONF}; "
                f"test -f {DAEMONS}.prev && mv {DAEMONS}.prev {DAEMONS}; {INIT} restart >/dev/null", timeout=120)
 
-    def collect(self, sh: NodeShell) -> NodeBgp:
+    def collect(self, sh: NodeShell, routes: bool = True) -> NodeBgp:
         state = NodeBgp()
-        if sh.run("pgrep -x bgpd >/dev/null", check=False)[0] != 0:
+        shows = ["show bgp summary json", *([f"show bgp {afi} unicast json" for afi in AFIS] if routes else [])]
+        vtysh = "vtysh " + " ".join(f"-c '{c}'" for c in shows)  # one vtysh, one round trip
+        out = sh.run(f"if pgrep -x bgpd >/dev/null; then {vtysh}; else echo '{self.NOT_RUNNING}'; fi")[1]
+        if out.strip() == self.NOT_RUNNING:
             return state
-        state.sessions = parse_summary(sh.run("vtysh -c 'show bgp summary json'")[1])
-        for afi in AFIS:
-            state.routes[afi] = parse_route_prefixes(sh.run(f"vtysh -c 'show bgp {afi} unicast json'")[1])
+        docs = json_documents(out)
+        if len(docs) != len(shows):
+            raise NodeCommandFailed(f"{sh.node}: `{vtysh}` gave {len(docs)} JSON documents, not {len(shows)}: "
+                                    f"{out.strip()[-300:]}")
+        state.sessions = parse_summary(json.dumps(docs[0]))
+        for afi, doc in zip(AFIS, docs[1:]):
+            state.routes[afi] = sorted((doc.get("routes") or {}).keys())
         return state
 
     def looking_glass(self, sh: NodeShell, prefix: str) -> tuple[dict[str, str], list[Route]]:
@@ -309,17 +316,55 @@ def _load(sh: NodeShell, files: dict[str, str], changed: list[str], running: boo
         sh.run(f"{INIT} restart >/dev/null", timeout=120)
 
 
+# Kinds of config line a cut-short boot load lacks (it stops part-way through the file; the
+# route-maps and lists of a route server's policy come last): counted in the file and in the
+# running config, on the node (a large running config is not worth carrying over SSH).
+_LOADED_KINDS = ("^route-map ", "^ip prefix-list ", "^ipv6 prefix-list ", "^bgp as-path access-list ",
+                 "^bgp community-list ", "^bgp large-community-list ", "^ neighbor .* remote-as ",
+                 "^  neighbor .* activate$")
+_COUNT_LOADED = ("vtysh -c 'show running-config' > /tmp/labctl-running.conf 2>&1; "
+                 + "; ".join(f"echo $(grep -c '{k}' {CONF}) $(grep -c '{k}' /tmp/labctl-running.conf)"
+                             for k in _LOADED_KINDS))
+
+
+def boot_load_complete(counts: str) -> bool:
+    """`_COUNT_LOADED`'s output (per kind: lines in the file, lines running): the running config
+    has at least as many lines of every kind as the file. Anything else (a kind short, no answer)
+    says incomplete, and frr-reload then applies what is missing."""
+    rows = [line.split() for line in counts.strip().splitlines()]
+    if len(rows) != len(_LOADED_KINDS) or any(len(r) != 2 or not all(x.isdigit() for x in r) for r in rows):
+        return False
+    return all(int(running) >= int(wanted) for wanted, running in rows)
+
+
 def _complete_boot_load(sh: NodeShell) -> None:
     """FRR's boot-time load of a large config can stop part-way (vtysh's connection to the
     daemons is reset; seen with a route server's policy): sessions then sit in Idle with no
     address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
     sh.run("for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done", timeout=60)
     # watchfrr's boot-time load (vtysh -b) of a large config may still be running: let it finish first
-    sh.run("for i in $(seq 900); do pgrep -f 'vtysh -b' >/dev/null || break; sleep 1; done", timeout=960)
-    rc, out = sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload.log 2>&1 || "
-                     f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=300)
-    if rc != 0:
-        raise NodeCommandFailed(f"{sh.node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
+    sh.run("for i in $(seq 4500); do pgrep -f 'vtysh -b' >/dev/null || break; sleep 0.2; done", timeout=960)
+    if not boot_load_complete(sh.run(_COUNT_LOADED, check=False)[1]):  # else frr-reload would add nothing (1-3 s CPU)
+        rc, out = sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload.log 2>&1 || "
+                         f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=300)
+        if rc != 0:
+            raise NodeCommandFailed(f"{sh.node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
+    _start_idle_peers(sh)
+
+
+def _start_idle_peers(sh: NodeShell) -> None:
+    """The boot load creates each neighbour (`remote-as`) before its address family is activated
+    further down the file: bgpd tries to start it at once, fails ("No AFI/SAFI activated for peer")
+    and leaves it Idle, refusing connections, until its start timer fires ~4-5 s later. Once the
+    config is complete, start those peers now (`clear bgp` of a peer that is not Established:
+    nothing to reset)."""
+    try:
+        sessions = parse_summary(sh.run("vtysh -c 'show bgp summary json'", check=False)[1])
+    except ValueError:
+        return  # no answer: the sessions start on their own timers
+    idle = [s.peer_address for s in sessions if s.state == "Idle"]
+    if idle:
+        sh.run("vtysh " + " ".join(f"-c 'clear bgp {a}'" for a in idle), check=False)
 
 
 def _revalidate(sh: NodeShell, roa_file: str) -> None:

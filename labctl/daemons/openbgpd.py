@@ -244,12 +244,13 @@ class OpenBgpd(Daemon):
         if roas is not None:
             _rtr_sync(sh, roas)
 
-    def collect(self, sh: NodeShell) -> NodeBgp:
+    def collect(self, sh: NodeShell, routes: bool = True) -> NodeBgp:
         state = NodeBgp()
         if not self.running(sh):
             return state
         state.sessions = parse_neighbors(sh.run("bgpctl -j show neighbor")[1])
-        state.routes = parse_rib_prefixes(sh.capture("bgpctl -j show rib"))
+        if routes:
+            state.routes = parse_rib_prefixes(sh.capture("bgpctl -j show rib"))
         return state
 
     def looking_glass(self, sh: NodeShell, prefix: str) -> tuple[dict[str, str], list[Route]]:
