@@ -28,7 +28,7 @@ runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = "labctl-mhtest"  # namespace and folders of the second engine
 WIRE = "10.253.79"  # the wire: .1 here, .2 in the namespace
-LAB, SUBNET = "t-multihost", "172.30.243.0/24"
+LAB, SUBNET = "t-multihost", "172.30.229.0/24"
 
 
 def labctl(*args: str) -> tuple[int, dict | str]:
