@@ -14,12 +14,14 @@ from labctl.exercises.state import ExerciseState
 from labctl.report.html import STYLE
 
 WORDS = {
-    "en": {"trainee": "trainee", "lab": "lab", "router": "router", "passed": "passed", "finished": "all passed",
+    "en": {"trainee": "trainee", "trainees": "trainees", "lab": "lab", "router": "router", "passed": "passed",
+           "finished": "all passed at", "done": "trainees with every check passed",
            "hints": "hints", "runs": "check runs", "notes": "notes", "pass": "PASS", "fail": "FAIL",
            "not-run": "not run", "lab_down": "lab not running", "no_state": "no exercise state",
            "solved": "reference solution applied", "failed_up": "lab did not start", "class": "Class",
            "exercise": "exercise", "generated": "generated", "checks": "Checks", "was": "passed before"},
-    "ja": {"trainee": "受講者", "lab": "ラボ", "router": "ルータ", "passed": "合格", "finished": "全合格",
+    "ja": {"trainee": "受講者", "trainees": "人", "lab": "ラボ", "router": "ルータ", "passed": "合格",
+           "finished": "全合格の時刻", "done": "全チェック合格の受講者",
            "hints": "ヒント", "runs": "チェック回数", "notes": "備考", "pass": "合格", "fail": "不合格",
            "not-run": "未実施", "lab_down": "ラボ停止中", "no_state": "演習の状態なし",
            "solved": "模範解答を適用", "failed_up": "ラボ起動失敗", "class": "クラス",
@@ -142,7 +144,7 @@ HTML_STYLE = STYLE + """
 td.pass { background: #f0fdf4; } td.fail { background: #fef2f2; } td.not-run { color: #6b7280; }
 td.c { text-align: center; white-space: nowrap; } .t { display: block; font-size: 11px; color: #374151; }
 .badge.not-run { background: #9ca3af; } th.chk { font-family: ui-monospace, monospace; font-size: 12px; }
-tr.problem td.name { border-left: 4px solid #b91c1c; } .score { font-weight: 600; white-space: nowrap; }
+tr.problem td.name { box-shadow: inset 4px 0 0 #b91c1c; } .score { font-weight: 600; white-space: nowrap; }
 dl.checks dt { font-family: ui-monospace, monospace; font-weight: 600; margin-top: 6px; }
 dl.checks dd { margin-left: 16px; }
 """
@@ -172,14 +174,14 @@ def to_html(board: Scoreboard, lang: str = "en") -> str:
            f"<style>{HTML_STYLE}</style></head><body>",
            f"<h1>{escape(w['class'])} {escape(board.class_name)}: {escape(board.title.get(lang, board.exercise))}</h1>",
            f'<p class="muted">{escape(w["exercise"])} <code>{escape(board.exercise)}</code> · '
-           f'{len(board.rows)} {escape(w["trainee"])} · {escape(w["generated"])} {gen}</p>',
-           f'<p class="summary">{escape(w["finished"])}: <b>{done}</b> / {len(board.rows)}</p>',
+           f'{len(board.rows)} {escape(w["trainees"])} · {escape(w["generated"])} {gen}</p>',
+           f'<p class="summary">{escape(w["done"])}: <b>{done}</b> / {len(board.rows)}</p>',
            f"<table><tr><th>{escape(w['trainee'])}</th><th>{escape(w['lab'])}</th>{head}"
            f"<th>{escape(w['passed'])}</th><th>{escape(w['finished'])}</th><th>{escape(w['hints'])}</th>"
            f"<th>{escape(w['notes'])}</th></tr>"]
     for r in board.rows:
         cells = "".join(_cell_html(r.cells[c["id"]], r.started, lang) for c in board.checks)
-        out.append(f'<tr class="{"problem" if notes(r, lang) else ""}"><td class="name"><b>{escape(r.trainee)}</b></td>'
+        out.append(f'<tr class="{"problem" if r.problem or not r.running else ""}"><td class="name"><b>{escape(r.trainee)}</b></td>'
                    f"<td><code>{escape(r.lab)}</code></td>{cells}"
                    f'<td class="score">{r.passed}/{r.total}</td><td class="c">{escape(since(r.finished, r.started))}</td>'
                    f'<td class="c">{r.hints}</td><td>{escape("; ".join(notes(r, lang)))}</td></tr>')

@@ -102,7 +102,7 @@ def test_scoreboard_who_passed_what_and_when():
     assert {c.status for c in rows["dave"].cells.values()} == {"not-run"}
 
     head, table = sb.table(b)
-    assert head == ["trainee", "lab", "rs1-sessions", "ipv4-at-city-net", "passed", "all passed", "hints", "notes"]
+    assert head == ["trainee", "lab", "rs1-sessions", "ipv4-at-city-net", "passed", "all passed at", "hints", "notes"]
     by = {r[0]: r for r in table}
     assert by["alice"][2:6] == ["PASS +2:05", "PASS +4:10", "2/2", "+4:10"]
     assert by["bob"][2:5] == ["FAIL", "FAIL", "0/2"]
