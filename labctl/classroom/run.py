@@ -63,6 +63,9 @@ def up(ref: str, names: list[str], class_name: str = roster.DEFAULT_CLASS, pool:
         except LabctlError as exc:
             record.failed[t.name] = exc.message
             roster.write(root, record)
+        except Exception as exc:  # noqa: BLE001 - one trainee's broken lab must not stop the class
+            record.failed[t.name] = f"{type(exc).__name__}: {exc}"
+            roster.write(root, record)
         result.seconds[t.name] = round(time.monotonic() - started, 1)
     return result
 
@@ -79,6 +82,8 @@ def check(record: roster.ClassRecord, wait: float = 0.0, parallel: int = 2,
             progress(f"{t.name}: {sum(r.passed for r in res.results)}/{len(res.results)} passed")
         except LabctlError as exc:
             errors[t.name] = exc.message
+        except Exception as exc:  # noqa: BLE001 - reported per trainee; the other labs are still checked
+            errors[t.name] = f"{type(exc).__name__}: {exc}"
 
     running = clab.running_labs()
     todo = [t for t in record.trainees if t.lab in running]
