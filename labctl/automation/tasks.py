@@ -5,6 +5,7 @@ connection and the Nornir side."""
 from __future__ import annotations
 
 import difflib
+import shlex
 from dataclasses import asdict
 
 from nornir.core.task import Result, Task
@@ -103,6 +104,14 @@ def collect_bgp(task: Task, routes: bool = True) -> Result:
 def daemon_version(task: Task) -> Result:
     """The release the node's routing daemon reports about itself (e.g. "BIRD 3.1.8")."""
     return Result(host=task.host, result=node_daemon(task).version(node_shell(task)))
+
+
+def ping(task: Task, target: str, source: str, count: int = 3) -> Result:
+    """fping from the node to `target` with `source` as the source address: its summary text
+    (`<target> : xmt/rcv/%loss = 3/3/0%, ...`; the caller reads it)."""
+    _, out = node_shell(task).run(f"fping -c {int(count)} -p 200 -t 500 -S {shlex.quote(source)} {shlex.quote(target)} 2>&1",
+                                  check=False, timeout=30)
+    return Result(host=task.host, result=out)
 
 
 def looking_glass(task: Task, prefix: str) -> Result:

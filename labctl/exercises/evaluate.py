@@ -6,12 +6,15 @@ captured ones.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 
 from labctl import daemons
 from labctl.daemons.records import NodeBgp, Route
-from labctl.exercises.schema import AcceptedCheck, AnnouncedCheck, RouteCheck, ScenarioCheck, SessionCheck
+from labctl.exercises.load import ping_address
+from labctl.exercises.schema import (AcceptedCheck, AnnouncedCheck, ReachabilityCheck, RouteCheck, ScenarioCheck,
+                                     SessionCheck)
 from labctl.plan import Plan
 from labctl.policy.data import REASON_BY_CODE
 from labctl.scenarios.outcome import ScenarioResult
@@ -27,6 +30,7 @@ class Observations:
     bgp: dict[str, NodeBgp] = field(default_factory=dict)  # node -> sessions (collect_bgp)
     routes: dict[str, list[Route]] = field(default_factory=dict)  # node -> every path it holds (collect_routes)
     scenarios: dict[str, ScenarioResult] = field(default_factory=dict)  # check id -> the scenario's result
+    pings: dict[str, str] = field(default_factory=dict)  # check id -> fping's output at the check's router
     errors: dict[str, str] = field(default_factory=dict)  # node (or check id) -> why it gave no answer
 
 
@@ -57,7 +61,8 @@ def judge_one(plan: Plan, trainee: str, check, obs: Observations) -> CheckResult
                                      f"{check.at} から応答がありません: {obs.errors[check.at]}")
         expected = bi("an answer")
     else:
-        fn = {SessionCheck: _session, RouteCheck: _route, AcceptedCheck: _accepted, AnnouncedCheck: _announced}
+        fn = {SessionCheck: _session, RouteCheck: _route, AcceptedCheck: _accepted, AnnouncedCheck: _announced,
+              ReachabilityCheck: _reachability}
         passed, expected, observed = fn[type(check)](plan, trainee, check, obs)
     return CheckResult(check.id, check.kind, title, passed, expected, observed)
 
@@ -225,6 +230,36 @@ def _announced(plan: Plan, trainee: str, check: AnnouncedCheck, obs: Observation
 def _sort_key(prefix: str):
     net = ip_network(prefix)
     return net.version, net
+
+
+# ------------------------------------------------------------------ data plane
+
+def ping_target(plan: Plan, trainee: str, check: ReachabilityCheck) -> tuple[str, str]:
+    """(source, target) addresses of a reachability check: first addresses of prefixes (on loopbacks)."""
+    return ping_address(plan, check.at, check.afi), check.to or ping_address(plan, check.peer or trainee, check.afi)
+
+
+def parse_fping(text: str) -> tuple[int, int] | None:
+    """(sent, received) from fping -c's summary line; None when it printed none."""
+    found = re.search(r"xmt/rcv/%loss = (\d+)/(\d+)/", text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def _reachability(plan: Plan, trainee: str, check: ReachabilityCheck, obs: Observations):
+    source, target = ping_target(plan, trainee, check)
+    counts = parse_fping(obs.pings.get(check.id, ""))
+    if check.reachable:
+        expected = bi(f"{target} answers pings from {check.at} ({source})",
+                      f"{check.at} ({source}) からの ping に {target} が応答")
+    else:
+        expected = bi(f"{target} does not answer pings from {check.at} ({source})",
+                      f"{check.at} ({source}) からの ping に {target} が応答しない")
+    if counts is None:
+        raw = obs.pings.get(check.id, "").strip()[-200:] or "no output"
+        return False, expected, bi(f"ping did not run: {raw}", f"ping を実行できませんでした: {raw}")
+    sent, received = counts
+    passed = received > 0 if check.reachable else received == 0
+    return passed, expected, bi(f"{received}/{sent} answered", f"{sent} 回中 {received} 回応答")
 
 
 # ------------------------------------------------------------------ measured: a scenario

@@ -21,7 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from labctl.errors import LabctlError
-from labctl.exercises.schema import EXERCISE_NAME_RULE, Exercise, ConfigChange, ScenarioCheck
+from labctl.exercises.schema import (CHECK_KINDS, EXERCISE_NAME_RULE, ConfigChange, Exercise, ReachabilityCheck,
+                                     ScenarioCheck)
 from labctl.model.checks import format_path
 from labctl.model.load import Finding, ModelErrors, load_text, parse_yaml
 from labctl.model.schema import NAME_RULE
@@ -148,15 +149,16 @@ def _translate(err: dict, filename: str, pos) -> Finding:
     elif kind == "union_tag_invalid":
         path = (*path, "kind")
         message = f"unknown check kind '{err.get('ctx', {}).get('tag')}'"
-        hint = "kind: session, route, accepted, announced or scenario"
+        hint = _KINDS_TEXT
     elif kind == "union_tag_not_found":
-        message, hint = "a check needs 'kind'", "kind: session, route, accepted, announced or scenario"
+        message, hint = "a check needs 'kind'", _KINDS_TEXT
     elif kind == "literal_error":
         hint = f"use one of {err['ctx']['expected']}"
     return Finding(filename, *pos.at(path), format_path(path), message, hint)
 
 
-_KIND_TAGS = {"session", "route", "accepted", "announced", "scenario"}
+_KIND_TAGS = set(CHECK_KINDS)
+_KINDS_TEXT = "kind: " + ", ".join(CHECK_KINDS)
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -169,7 +171,8 @@ def _allowed_keys(loc: tuple) -> list[str]:
             continue
         if part in _KIND_TAGS:
             current = {"session": schema.SessionCheck, "route": schema.RouteCheck, "accepted": schema.AcceptedCheck,
-                       "announced": schema.AnnouncedCheck, "scenario": schema.ScenarioCheck}[part]
+                       "announced": schema.AnnouncedCheck, "reachability": schema.ReachabilityCheck,
+                       "scenario": schema.ScenarioCheck}[part]
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
@@ -358,7 +361,29 @@ def _check_nodes(plan: Plan, trainee: str, check, where: tuple, routers: list[st
         problems.append(((*where, "peer"), f"no router '{peer}' in the exercise's IX", f"routers: {', '.join(routers)}"))
     if isinstance(check, ScenarioCheck):
         problems += _check_scenario(check, trainee, where)
+    if isinstance(check, ReachabilityCheck) and node is not None and not problems:
+        problems += _check_ping(plan, trainee, check, where)
     return problems
+
+
+def _check_ping(plan: Plan, trainee: str, check: ReachabilityCheck, where: tuple) -> list[Problem]:
+    """A ping needs a source address at `at` and, without `to`, an address of the peer's."""
+    problems: list[Problem] = []
+    if ping_address(plan, check.at, check.afi) is None:
+        problems.append(((*where, "at"), f"'{check.at}' announces no {check.afi} prefix, so it has no address to "
+                         "ping from", "ping from a member with a prefix of that family"))
+    peer = check.peer or trainee
+    if check.to is None and ping_address(plan, peer, check.afi) is None:
+        problems.append(((*where, "peer" if check.peer else "afi"), f"'{peer}' has no {check.afi} prefix to ping",
+                         "give 'to: ADDRESS' or another afi"))
+    return problems
+
+
+def ping_address(plan: Plan, node: str, afi: str) -> str | None:
+    """The first address of the node's first prefix of `afi` (labctl puts it on the loopback)."""
+    version = 4 if afi == "ipv4" else 6
+    prefixes = [p for p in plan.nodes[node].prefixes if p.version == version]
+    return str(prefixes[0].network_address + 1) if prefixes else None
 
 
 def _check_scenario(check: ScenarioCheck, trainee: str, where: tuple) -> list[Problem]:

@@ -16,12 +16,12 @@ from typing import Callable
 from labctl import daemons, lifecycle
 from labctl.automation import fleet
 from labctl.automation.policy_tasks import collect_routes
-from labctl.automation.tasks import collect_bgp, install_node
+from labctl.automation.tasks import collect_bgp, install_node, ping
 from labctl.errors import EXIT_NOT_CONVERGED, LabctlError
 from labctl.exercises import state as st
-from labctl.exercises.evaluate import CheckResult, Observations, judge
+from labctl.exercises.evaluate import CheckResult, Observations, judge, ping_target
 from labctl.exercises.load import LoadedExercise, ix_text, load_exercise, scenario_data
-from labctl.exercises.schema import Hint, ScenarioCheck
+from labctl.exercises.schema import Hint, ReachabilityCheck, ScenarioCheck
 from labctl.runtime import clab
 
 Progress = Callable[[str], None]
@@ -159,6 +159,11 @@ def observe(run: Running, progress: Progress = _quiet) -> Observations:
         if route_nodes:
             obs.routes, errors = fleet.run(nr, collect_routes, nodes=route_nodes)
             obs.errors.update(errors)
+        for c in checks:
+            if isinstance(c, ReachabilityCheck):
+                source, target = ping_target(run.lab.plan, run.state.trainee, c)
+                found, errors = fleet.run(nr, ping, nodes=[c.at], target=target, source=source)
+                obs.pings[c.id] = found.get(c.at, errors.get(c.at, ""))
         measured = [c for c in checks if isinstance(c, ScenarioCheck)]
         if measured:
             _measure(run, measured, obs, nr, progress)

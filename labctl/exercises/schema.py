@@ -8,6 +8,7 @@ rendered config, ...) are in `labctl.exercises.load`.
 from __future__ import annotations
 
 import re
+from ipaddress import ip_address
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -152,6 +153,26 @@ class AnnouncedCheck(_Check):
                                           "accepted or not (default: the member's own prefixes)")
 
 
+class ReachabilityCheck(_Check):
+    kind: Literal["reachability"]
+    peer: Name | None = Field(default=None, description="whose address to ping (default: the trainee's router): the "
+                              "first address of its first prefix of `afi`, held on its loopback")
+    to: str | None = Field(default=None, description="ping this address instead of the peer's")
+    afi: Afi = Field(default="ipv4", description="the address family of the ping")
+    reachable: bool = Field(default=True, description="true: some of 3 pings answer; false: none does")
+
+    @model_validator(mode="after")
+    def _address(self) -> "ReachabilityCheck":
+        if self.to is not None:
+            try:
+                address = ip_address(self.to)
+            except ValueError:
+                raise ValueError(f"to: '{self.to}' is not an IP address") from None
+            if f"ipv{address.version}" != self.afi:
+                raise ValueError(f"to: {self.to} is IPv{address.version} but afi is {self.afi}")
+        return self
+
+
 class ScenarioCheck(_Check):
     kind: Literal["scenario"]
     scenario: dict[str, Any] = Field(description="a scenario (docs/SCENARIOS.md keys; name defaults to the check id, "
@@ -160,9 +181,9 @@ class ScenarioCheck(_Check):
                                "its report, e.g. 'detection'); default: the scenario must pass as a whole")
 
 
-Check = Annotated[Union[SessionCheck, RouteCheck, AcceptedCheck, AnnouncedCheck, ScenarioCheck],
+Check = Annotated[Union[SessionCheck, RouteCheck, AcceptedCheck, AnnouncedCheck, ReachabilityCheck, ScenarioCheck],
                   Field(discriminator="kind")]
-CHECK_KINDS = ("session", "route", "accepted", "announced", "scenario")
+CHECK_KINDS = ("session", "route", "accepted", "announced", "reachability", "scenario")
 
 
 class Hint(Text):

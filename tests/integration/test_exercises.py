@@ -29,6 +29,7 @@ LABS = {
     "no-leak": ("ex-t-leak", "172.30.223.0/24"),
     "rs-rejects": ("ex-t-reject", "172.30.224.0/24"),
     "bfd-failover": ("ex-t-bfd", "172.30.226.0/24"),
+    "rs-communities": ("ex-t-comm", "172.30.228.0/24"),
 }
 
 

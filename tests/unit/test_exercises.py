@@ -130,7 +130,7 @@ def test_validate_command_reports_file_line_and_fix(tmp_path):
 def test_json_schema_describes_the_check_kinds():
     schema = exercise_json_schema()
     text = json.dumps(schema)
-    for kind in ("session", "route", "accepted", "announced", "scenario"):
+    for kind in ("session", "route", "accepted", "announced", "reachability", "scenario"):
         assert f'"const": "{kind}"' in text
     assert schema["$defs"]["Edit"]["properties"]["with"]
     result = runner.invoke(app, ["exercise", "schema"])
@@ -244,10 +244,11 @@ def test_report_markdown_and_junit():
                                                  for r in fail[:3]])
     md = rep.to_markdown(x, state, "en")
     assert "hints shown: 1/4" in md and "reference solution was applied" in md and "| FAIL | ipv4 Active |" in md
-    assert "check: 0/4 passed (Hint 1)" in md
+    n = len(x.exercise.checks)
+    assert f"check: 0/{n} passed (Hint 1)" in md
     assert "合格" in rep.to_markdown(x, state, "ja")
     suite = ET.fromstring(rep.to_junit(x, state)).find("testsuite")
-    assert suite.get("tests") == "4" and suite.get("failures") == "1" and suite.get("errors") == "0"
+    assert suite.get("tests") == str(n) and suite.get("failures") == str(n - 3) and suite.get("errors") == "0"
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert cases["ipv6-at-city-net"].find("failure") is not None and cases["rs1-sessions"].find("failure") is None
 
@@ -256,3 +257,59 @@ def test_start_completes_exercise_names():
     from labctl.exercises.command import _complete_name
 
     assert _complete_name("first") == ["first-sessions"] and _complete_name("zzz") == []
+
+
+def test_reachability_check_reads_fping(tmp_path):
+    x = _loaded_with_checks(tmp_path, """\
+  - {id: ping4, kind: reachability, at: city-net, title: {en: city-net reaches you, ja: city-net から届く}}
+  - {id: ping6, kind: reachability, at: city-net, afi: ipv6, reachable: false, title: {en: not v6, ja: v6 は届かない}}
+""")
+    from labctl.exercises.evaluate import ping_target
+
+    assert ping_target(x.plan, x.trainee, x.exercise.checks[0]) == ("198.18.6.1", "198.18.1.1")
+    assert ping_target(x.plan, x.trainee, x.exercise.checks[1]) == ("2001:db8:6::1", "2001:db8:1::1")
+    obs = Observations(pings={"ping4": "198.18.1.1 : xmt/rcv/%loss = 3/2/33%, min/avg/max = 0.05/0.07/0.09\n",
+                              "ping6": "2001:db8:1::1 : xmt/rcv/%loss = 3/0/100%\n"})
+    r4, r6 = judge(x.plan, x.trainee, x.exercise.checks, obs)
+    assert r4.passed and r4.observed["en"] == "2/3 answered" and r6.passed
+    [r] = judge(x.plan, x.trainee, x.exercise.checks[:1], Observations(pings={"ping4": "fping: can't create socket"}))
+    assert not r.passed and "ping did not run: fping: can't create socket" in r.observed["en"]
+
+
+def test_reachability_needs_addresses(tmp_path):
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: q, kind: reachability, at: city-net, to: "2001:db8::1", title: {en: x, ja: ばつ}}
+""")
+    [f] = info.value.findings
+    assert f.path.startswith("checks[0]") and "to: 2001:db8::1 is IPv6 but afi is ipv4" in f.message
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: p, kind: reachability, at: rs1, title: {en: x, ja: ばつ}}
+""")
+    [f] = info.value.findings
+    assert f.path == "checks[0].at" and "'rs1' announces no ipv4 prefix" in f.message
+
+
+def test_check_records_history_and_reveals_the_next_hint(tmp_path, monkeypatch):
+    from labctl.exercises import run, state as st
+
+    x = load_exercise("first-sessions")
+
+    class FakeLab:
+        plan = x.plan
+        workdir = tmp_path
+
+    state = ExerciseState("first-sessions", str(x.path), "ex-first-sessions", "kibinet", 1.0)
+    fake = run.Running(FakeLab(), state, x)
+    monkeypatch.setattr(run, "running", lambda lab_name=None: fake)
+    monkeypatch.setattr(run, "observe", lambda r, progress=None: Observations(
+        bgp={"rs1": NodeBgp(sessions=[BgpSession("192.0.2.3", "ipv4", "Established"),
+                                      BgpSession("fd00:ffff::3", "ipv6", "Established")])}))
+    first = run.check()
+    assert not first.passed and first.hint[0] == 0 and first.hints_total == 4
+    second = run.check()
+    assert second.hint[0] == 2  # hint 1 belongs to rs1-sessions, which passed: the one for ipv4-at-city-net
+    saved = st.read(tmp_path, "ex-first-sessions")
+    assert saved.hints == [0, 2] and [h["action"] for h in saved.history] == ["check", "check"]
+    assert {r["id"]: r["passed"] for r in saved.checks[0]["results"]}["rs1-sessions"] is True
