@@ -2,20 +2,28 @@
 """Push throughput: `labctl push` of a change that touches every member of a >= 30-node lab.
 
 Usage: sudo .venv/bin/python bench/bench_push.py [--members 28] [--rounds 2]
+       [--variant LABEL=PYTHONPATH[,EXTRA-ARG...]]...
 
 Writes a synthetic IX with bench/make_large_ix.py (2 route servers, 4 switches, N members;
 lab `b-push`, management subnet 172.30.231.0/24), `labctl up --json` it, then per round adds one
 more IPv4 /24 (inside the lab prefix space 100.64.0.0/10) to every member in the ix.yml and times
 `labctl push --dry-run --json` (diff only) and `labctl push --json` (diff + apply + verify).
-Reports nodes changed and nodes per second. `labctl push` has no --workers option (the Python
-API's default of 16 Nornir workers applies), so only the default is measured. `labctl down` at the
-end (also on error). Writes bench/results/push.json.
+Reports nodes changed, nodes per second (applied nodes / push wall time, CLI start included) and
+the phases from push's stamped progress lines (diff, apply, verify).
+
+Variants compare labctl revisions (or options) on the same lab in one run: each round is run once
+per variant, in turn, each with a change of its own. `--variant before=/tmp/rev-base` runs
+`labctl` with PYTHONPATH=/tmp/rev-base (a `git archive REV labctl | tar -x -C /tmp/rev-base`
+checkout); text after a comma is passed to push (`after-w8=/work/labctl,--workers,8`). Without
+--variant, the installed labctl is measured. `up` uses the first variant. `labctl down` at the end
+(also on error). Writes bench/results/push.json (or --results).
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +32,7 @@ import yaml
 from benchlib import ensure_down, labctl, loadavg, now, rewrite_ix, run, table, write_result
 
 HERE = Path(__file__).resolve().parent
+STAMP = re.compile(r"^\[\s*([\d.]+)s\] push: (diff|apply|verify|roll back)", re.M)
 
 
 def add_prefix(doc: dict, rnd: int) -> None:
@@ -33,6 +42,47 @@ def add_prefix(doc: dict, rnd: int) -> None:
         member["prefixes"].append(str(ipaddress.IPv4Network((base + (i << 8), 24))))
 
 
+def parse_variant(text: str) -> tuple[str, dict[str, str], list[str]]:
+    label, _, rest = text.partition("=")
+    path, *extra = rest.split(",") if rest else [""]
+    return label, ({"PYTHONPATH": path} if path else {}), extra
+
+
+def phases(stderr: str, seconds: float | None) -> dict[str, float]:
+    """diff/apply/verify seconds from push's stamped progress lines."""
+    marks = [(m.group(2), float(m.group(1))) for m in STAMP.finditer(stderr)]
+    out = {}
+    for (name, start), nxt in zip(marks, marks[1:] + [("end", seconds or 0.0)]):
+        out[name] = round(nxt[1] - start, 2)
+    return out
+
+
+def push_round(ix: Path, env: dict, extra: list[str], timeout: str) -> dict:
+    entry: dict = {"load_before": loadavg()}
+    proc, wall, dry = labctl("push", str(ix), "--dry-run", "--json", timeout=1800, env=env)
+    would = [n["node"] for n in (dry or {}).get("nodes", []) if n["status"] == "would-change"]
+    entry["dry_run"] = {"wall": round(wall, 2), "seconds": (dry or {}).get("seconds"),
+                        "would_change": len(would), "rc": proc.returncode}
+    proc, wall, rep = labctl("push", str(ix), "--json", "--timeout", timeout, *extra, timeout=3600, env=env)
+    nodes = (rep or {}).get("nodes", [])
+    status: dict[str, int] = {}
+    for n in nodes:
+        status[n["status"]] = status.get(n["status"], 0) + 1
+    applied = status.get("applied", 0)
+    conv = (rep or {}).get("convergence") or {}
+    entry["push"] = {"wall": round(wall, 2), "seconds": (rep or {}).get("seconds"), "rc": proc.returncode,
+                     "ok": bool(rep and rep.get("ok")), "status": status,
+                     "changed": applied + status.get("rolled-back", 0) + status.get("failed", 0),
+                     "phases": phases(proc.stderr, (rep or {}).get("seconds")),
+                     "verify_seconds": conv.get("seconds"), "converged": conv.get("converged"),
+                     "nodes_per_s": round(applied / wall, 2) if wall else None}
+    if not entry["push"]["ok"]:
+        entry["push"]["errors"] = {n["node"]: n.get("error") for n in nodes if n.get("error")}
+        entry["push"]["down_sessions"] = conv.get("down_sessions", [])[:20]
+        entry["push"]["stderr"] = proc.stderr[-1500:]
+    return entry
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--members", type=int, default=28)
@@ -40,16 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lab", default="b-push")
     ap.add_argument("--subnet", default="172.30.231.0/24")
     ap.add_argument("--timeout", default="300", help="labctl up/push --timeout (seconds)")
+    ap.add_argument("--variant", action="append", default=[], help="LABEL=PYTHONPATH[,PUSH-ARG...] (repeatable)")
+    ap.add_argument("--results", default="push", help="name of the JSON file under bench/results/")
     args = ap.parse_args(argv)
+    variants = [parse_variant(v) for v in args.variant] or [("installed", {}, [])]
 
-    result: dict = {"date": now(), "lab": args.lab, "members": args.members, "rounds": []}
+    result: dict = {"date": now(), "lab": args.lab, "members": args.members, "rounds": [],
+                    "variants": {label: {"env": env, "push_args": extra} for label, env, extra in variants}}
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
         tmp = Path(tmp)
         src, ix = tmp / "large.yml", tmp / "ix.yml"
         run([sys.executable, str(HERE / "make_large_ix.py"), str(args.members), "-o", str(src)], check=True)
         doc = rewrite_ix(src, ix, args.lab, args.subnet)
         try:
-            proc, wall, data = labctl("up", str(ix), "--json", "--timeout", args.timeout, timeout=3600)
+            proc, wall, data = labctl("up", str(ix), "--json", "--timeout", args.timeout, timeout=3600,
+                                      env=variants[0][1])
             result["up"] = {"wall": round(wall, 2), "rc": proc.returncode, "ok": bool(data and data.get("ok")),
                             "phases": (data or {}).get("phases"), "nodes": len((data or {}).get("configured", []))}
             if not result["up"]["ok"]:
@@ -58,31 +113,15 @@ def main(argv: list[str] | None = None) -> int:
             if data is None:
                 print(proc.stderr[-3000:], file=sys.stderr)
                 return 1
+            change = 0
             for rnd in range(args.rounds):
-                add_prefix(doc, rnd)
-                ix.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
-                entry: dict = {"round": rnd + 1, "load_before": loadavg()}
-                proc, wall, dry = labctl("push", str(ix), "--dry-run", "--json", timeout=1800)
-                would = [n["node"] for n in (dry or {}).get("nodes", []) if n["status"] == "would-change"]
-                entry["dry_run"] = {"wall": round(wall, 2), "seconds": (dry or {}).get("seconds"),
-                                    "would_change": len(would), "rc": proc.returncode}
-                proc, wall, rep = labctl("push", str(ix), "--json", "--timeout", args.timeout, timeout=3600)
-                nodes = (rep or {}).get("nodes", [])
-                status: dict[str, int] = {}
-                for n in nodes:
-                    status[n["status"]] = status.get(n["status"], 0) + 1
-                applied = status.get("applied", 0)
-                conv = (rep or {}).get("convergence") or {}
-                entry["push"] = {"wall": round(wall, 2), "seconds": (rep or {}).get("seconds"), "rc": proc.returncode,
-                                 "ok": bool(rep and rep.get("ok")), "status": status,
-                                 "changed": applied + status.get("rolled-back", 0) + status.get("failed", 0),
-                                 "verify_seconds": conv.get("seconds"), "converged": conv.get("converged"),
-                                 "nodes_per_s": round(applied / wall, 2) if wall else None}
-                if not entry["push"]["ok"]:
-                    entry["push"]["errors"] = {n["node"]: n.get("error") for n in nodes if n.get("error")}
-                    entry["push"]["down_sessions"] = conv.get("down_sessions", [])[:20]
-                result["rounds"].append(entry)
-                print(f"round {rnd + 1}: dry-run {entry['dry_run']}, push {entry['push']}", flush=True)
+                for label, env, extra in variants:
+                    add_prefix(doc, change)
+                    change += 1
+                    ix.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+                    entry = {"round": rnd + 1, "variant": label, **push_round(ix, env, extra, args.timeout)}
+                    result["rounds"].append(entry)
+                    print(f"round {rnd + 1} {label}: dry-run {entry['dry_run']}, push {entry['push']}", flush=True)
         finally:
             _, wall, _ = labctl("down", str(ix), "--json", timeout=900)
             result["down_wall"] = round(wall, 2)
@@ -91,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for e in result["rounds"]:
         p, d = e["push"], e["dry_run"]
-        rows.append([e["round"], result["up"]["nodes"], d["would_change"], d["wall"], p["changed"], p["wall"],
-                     p["verify_seconds"], p["nodes_per_s"], p["ok"]])
+        ph = p["phases"]
+        rows.append([e["round"], e["variant"], result["up"]["nodes"], d["would_change"], d["wall"], p["changed"],
+                     p["wall"], ph.get("diff"), ph.get("apply"), ph.get("verify"), p["nodes_per_s"], p["ok"]])
     print()
-    print(table(["round", "nodes", "would change", "dry-run s", "changed", "push s (wall)", "of which verify s",
-                 "nodes/s", "ok"], rows))
-    path = write_result("push", result)
+    print(table(["round", "variant", "nodes", "would change", "dry-run s", "changed", "push s (wall)", "diff s",
+                 "apply s", "verify s", "nodes/s", "ok"], rows))
+    path = write_result(args.results, result)
     print(f"\nwrote {path}")
     return 0
 

@@ -38,19 +38,22 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(cmd: list[str], timeout: float = 3600, check: bool = False) -> tuple[subprocess.CompletedProcess, float]:
-    """Run a command; return (process, wall seconds)."""
+def run(cmd: list[str], timeout: float = 3600, check: bool = False,
+        env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    """Run a command; return (process, wall seconds). env: extra environment variables."""
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**ENV, **(env or {})})
     wall = time.monotonic() - t0
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} -> {proc.returncode}\n{proc.stderr[-2000:]}\n{proc.stdout[-2000:]}")
     return proc, wall
 
 
-def labctl(*args: str, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float, dict | None]:
-    """Run `labctl ARGS`; parse stdout as JSON when --json was given."""
-    proc, wall = run([LABCTL, *args], timeout=timeout)
+def labctl(*args: str, timeout: float = 3600,
+           env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float, dict | None]:
+    """Run `labctl ARGS`; parse stdout as JSON when --json was given. env: e.g. PYTHONPATH of
+    another labctl revision (`git archive REV labctl | tar -x -C DIR`)."""
+    proc, wall = run([LABCTL, *args], timeout=timeout, env=env)
     data = None
     if "--json" in args:
         try:

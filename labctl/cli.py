@@ -384,7 +384,7 @@ def up(
     file: Path = _file_option(),
     file_arg: Path = _file_argument(),
     workdir: Path = typer.Option(None, "--workdir", help="Lab folder.", show_default=".labctl/<lab> next to the IX file"),
-    workers: int = typer.Option(16, "--workers", help="Nodes configured in parallel."),
+    workers: int = typer.Option(16, "--workers", min=1, help="Nodes configured in parallel."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for BGP.", show_default="derived from the timers"),
     hosts: Path = typer.Option(None, "--hosts", help="Hosts file: split the lab over Docker hosts, a containerlab "
                                "sub-lab each, links between hosts as VXLAN tunnels (docs/MULTIHOST.md).",
@@ -543,6 +543,7 @@ def push(
     lab_name: str = typer.Option(None, "--lab", help="Lab name."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for verification.",
                                   show_default="derived from the timers"),
+    workers: int = typer.Option(16, "--workers", min=1, help="Nodes diffed, applied and verified in parallel."),
     as_json: bool = typer.Option(False, "--json", help="Print per-node results as JSON."),
 ):
     """Re-render from the IX file, apply only to changed nodes, verify, roll back what fails.
@@ -557,7 +558,7 @@ def push(
     try:
         with PhaseProgress(err if as_json else out, "push") as progress:
             report = lifecycle.push(_ix_file(file, file_arg, required=False), lab_name, dry_run=dry_run,
-                              only=node or None, timeout=timeout, progress=progress)
+                              only=node or None, timeout=timeout, progress=progress, workers=workers)
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:

@@ -429,11 +429,12 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
         progress(f"apply ({len(changed)} nodes)")
         applied, apply_failed = _configure(lab, nr, node_files, nodes=changed, progress=progress)
         progress("verify")
-        everyone = lab.nornir(workers=workers)
+        everyone = nr if only is None else lab.nornir(workers=workers)  # the open connections serve again
         try:
             convergence = wait_converged(lab, everyone, timeout or convergence_timeout(lab.plan))
         finally:
-            everyone.close_connections()
+            if everyone is not nr:
+                everyone.close_connections()
         bad = set(apply_failed) | _nodes_at_fault(lab.plan, convergence, changed)
         if bad:
             progress(f"roll back {', '.join(sorted(bad))}")

@@ -12,13 +12,11 @@ from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hos
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.plugins.runners import ThreadedRunner
 
+from labctl.automation.ssh import CONNECTION, SshConnection
 from labctl.plan import Plan
 from labctl.runtime.clab import NodeState
 
 DEFAULT_WORKERS = 16
-PROMPT_PATTERN = r"^labctl:[\w.-]+# ?$"
-TRANSPORT_TIMEOUT = 1200  # s; above every per-command timeout labctl passes (the longest: 960 s)
-
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +25,10 @@ def _set_up_nornir() -> None:
     # Results are data that labctl reports itself; Nornir's own error logging would only duplicate them.
     logging.getLogger("nornir").addHandler(logging.NullHandler())
     logging.getLogger("nornir").propagate = False
-    ConnectionPluginRegister.auto_register()  # nornir-scrapli's "scrapli" plugin, by its entry point
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    logging.getLogger("paramiko").propagate = False
+    if CONNECTION not in ConnectionPluginRegister.available:
+        ConnectionPluginRegister.register(CONNECTION, SshConnection)
 
 
 def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: int = DEFAULT_WORKERS,
@@ -40,29 +41,12 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
         state = nodes.get(name)
         if state is None or not state.mgmt_ipv4:
             continue
-        options = ConnectionOptions(
-            platform="generic",
-            extras={
-                "auth_private_key": str(key),
-                "auth_strict_key": False,
-                "transport": "system",
-                "timeout_socket": 15,
-                # scrapli's transport timeout bounds each read of the pty: a command silent for
-                # longer (an FRR 8.4 route server loading its policy for minutes) timed out there
-                # and scrapli closed the connection. Each command is bounded by timeout_ops (60 s,
-                # or the command's own timeout); the transport only guards above the longest of those.
-                "timeout_transport": TRANSPORT_TIMEOUT,
-                "timeout_ops": 60,
-                "ssh_config_file": False,
-                # The node image sets this prompt (images/node/Dockerfile). scrapli's generic
-                # pattern can match the tail of a partial read of long output, ending it early.
-                "comms_prompt_pattern": PROMPT_PATTERN,
-            },
-        )
+        # each command's own timeout bounds it (labctl.automation.ssh); the connection has none
+        options = ConnectionOptions(extras={"key": str(key), "connect_timeout": 15, "name": name})
         hosts[name] = Host(
-            name, hostname=state.mgmt_ipv4, username="root", platform="generic",
+            name, hostname=state.mgmt_ipv4, username="root", platform="linux",
             data={"role": node.role, "daemon": node.daemon, "site": node.site},
-            connection_options={"scrapli": options},
+            connection_options={CONNECTION: options},
         )
     inventory = Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
     return Nornir(inventory=inventory, config=Config(), runner=ThreadedRunner(num_workers=max(1, workers)))

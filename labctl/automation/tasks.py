@@ -12,25 +12,19 @@ from nornir.core.task import Result, Task
 
 from labctl import daemons
 from labctl.automation import shell
+from labctl.automation.ssh import CONNECTION
 from labctl.render import NODE_PATHS
-
-SESSION_READY = "_labctl_session_ready"  # connection state, kept on the connection object
 
 
 def node_shell(task: Task) -> shell.NodeShell:
-    """The node's SSH session (opened once per Nornir run, prepared for plain line input)."""
-    conn = task.host.get_connection("scrapli", task.nornir.config)
-    if not conn.isalive():
-        # scrapli closes a connection whose command timed out; Nornir keeps handing out that closed
-        # object ("connection not opened") for the rest of the run: open a new one instead
+    """The node's SSH connection (opened once per Nornir run; a new one if it was lost)."""
+    conn = task.host.get_connection(CONNECTION, task.nornir.config)
+    if not conn.alive():
         try:
-            task.host.close_connection("scrapli")
+            task.host.close_connection(CONNECTION)
         except Exception:  # noqa: BLE001 - already closed; only forget it
-            task.host.connections.pop("scrapli", None)
-        conn = task.host.get_connection("scrapli", task.nornir.config)
-    if not getattr(conn, SESSION_READY, False):
-        shell.prepare_session(conn)
-        setattr(conn, SESSION_READY, True)
+            task.host.connections.pop(CONNECTION, None)
+        conn = task.host.get_connection(CONNECTION, task.nornir.config)
     return shell.NodeShell(conn, task.host.name)
 
 

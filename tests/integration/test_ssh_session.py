@@ -1,8 +1,8 @@
-"""labctl's SSH sessions to nodes (Nornir + scrapli, as `up`, `push` and `status` use them) against
-a real node container: a command silent for longer than a transport read used to be allowed (an
-FRR 8.4 route server loading its policy) completes, and a command that does time out costs only
-that command: the next task on the node gets a fresh connection instead of "connection not opened".
-One node container on Docker's default bridge; no lab."""
+"""labctl's SSH sessions to nodes (Nornir + labctl's paramiko connection, as `up`, `push` and `status`
+use them) against a real node container: a command silent for longer than a transport read used to
+be allowed (an FRR 8.4 route server loading its policy) completes, a command that does time out
+costs only that command (the next task on the node still works), and files of every size go up and
+come back byte for byte. One node container on Docker's default bridge; no lab."""
 
 from __future__ import annotations
 
@@ -65,3 +65,20 @@ def test_a_long_silent_command_completes_and_a_timeout_costs_one_command(node):
     error, result = run_on_node(node, "echo after-timeout", timeout=20)
     assert error is None, f"the node stayed unusable after one timed-out command: {error}"
     assert result == (0, "after-timeout")
+
+
+def test_files_and_command_output_arrive_whole(node):
+    def task(task):
+        sh = node_shell(task)
+        big = "".join(f"line {i} labctl:rs1# not a prompt\n" for i in range(40000))  # ~1.2 MB
+        sh.put_file("/tmp/labctl-t/sub/big.conf", big)  # the folder does not exist yet
+        sh.put_file("/etc/frr/frr.conf", "! small\n")  # an existing file keeps its owner
+        return (sh.get_file("/tmp/labctl-t/sub/big.conf") == big, sh.get_file("/tmp/labctl-t/none"),
+                sh.run("stat -c %U /etc/frr/frr.conf")[1], sh.capture("cat /tmp/labctl-t/sub/big.conf; echo err >&2; exit 3"),
+                sh.run("exit 7", check=False))
+    result = node.run(task=task, on_failed=True)["rs1"][0]
+    assert result.exception is None, result.exception
+    same, missing, owner, captured, failed = result.result
+    assert same and missing is None and owner == "frr"
+    assert captured.endswith("line 39999 labctl:rs1# not a prompt\nerr") and captured.count("\n") == 40000
+    assert failed == (7, "")

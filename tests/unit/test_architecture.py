@@ -124,15 +124,15 @@ def test_no_import_cycle_between_modules():
             assert cycle is None, " -> ".join(cycle)
 
 
-def test_pure_packages_load_no_docker_nornir_or_scrapli():
+def test_pure_packages_load_no_docker_nornir_or_paramiko():
     code = ("import sys\n" + "".join(f"import {m}\n" for m in PURE)
-            + "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'nornir', 'scrapli', 'nornir_scrapli'))\n"
+            + "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'nornir', 'paramiko'))\n"
             + "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout.strip()
     assert out == "", f"importing the pure packages loaded: {out}"
 
 
-@pytest.mark.parametrize("library,owner", [("docker", "runtime"), ("nornir", "automation"), ("scrapli", "automation")])
+@pytest.mark.parametrize("library,owner", [("docker", "runtime"), ("nornir", "automation"), ("paramiko", "automation")])
 def test_only_one_package_talks_to_docker_or_routers(library, owner):
     wrong = []
     for module, path in modules().items():

@@ -62,7 +62,7 @@ def test_missing_configuration_and_missing_file_fail_with_the_fix(tmp_path):
 def test_import_loads_nothing_of_labctl_or_its_heavy_dependencies():
     code = ("import sys, labctl.pytest_plugin\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('docker', 'nornir', 'scrapli', 'pydantic', 'typer', 'jinja2', 'yaml') "
+            "('docker', 'nornir', 'paramiko', 'pydantic', 'typer', 'jinja2', 'yaml') "
             "or (m.startswith('labctl.') and m != 'labctl.pytest_plugin'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == ""
