@@ -22,7 +22,7 @@ def start_observers(task: Task, probes: list[tuple[str, str]], interval_ms: int 
     """probes: (source address on this node, target address) pairs to ping every interval_ms."""
     sh = node_shell(task)
     log = node_daemon(task).log_path
-    sh.run(f"pkill -f 'ip -tshort monitor' ; pkill -x fping; rm -rf {OBS_DIR}; mkdir -p {OBS_DIR}; touch {log}",
+    sh.run(f"pkill -f '[i]p -tshort monitor' ; pkill -x fping; rm -rf {OBS_DIR}; mkdir -p {OBS_DIR}; touch {log}",
            check=False)
     _, size = sh.run(f"stat -c %s {log}")
     if task.host.data["role"] == "member":
@@ -39,7 +39,7 @@ def collect_observers(task: Task, log_offset: int, probes: int, stop: bool = Tru
     sh = node_shell(task)
     log = node_daemon(task).log_path
     if stop:
-        sh.run("pkill -INT -x fping; sleep 0.3; pkill -f 'ip -tshort monitor'; true", check=False)
+        sh.run("pkill -INT -x fping; sleep 0.3; pkill -f '[i]p -tshort monitor'; true", check=False)
     out = {"daemon_log": sh.run(f"tail -c +{log_offset + 1} {log}", check=False)[1],
            "route_log": sh.get_file(f"{OBS_DIR}/route.log") or "", "probes": []}
     for i in range(probes):

@@ -9,8 +9,10 @@ bench/bench_transport.py measured this against the interactive scrapli shell it 
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
+import threading
 import time
 from typing import Any
 
@@ -21,6 +23,8 @@ from labctl.errors import LabctlError
 
 CONNECTION = "labctl-ssh"
 READ = 65536
+TRACE = "LABCTL_SSH_TRACE"  # a file: every command's node, start, seconds and exit status are appended to it
+AFTER_EXIT = 0.3  # s of output still read after a command's exit status, when its channel stays open
 
 
 class NodeTimeout(LabctlError):
@@ -69,8 +73,13 @@ class Node:
 
     def exec(self, command: str, timeout: float | None = None, stdin: bytes = b"") -> tuple[int, str]:
         """(exit status, stdout and stderr together). On a timeout the channel is closed (the
-        connection stays usable) and NodeTimeout is raised."""
-        deadline = time.monotonic() + (timeout or 60)
+        connection stays usable) and NodeTimeout is raised.
+
+        The output ends at end-of-file, or AFTER_EXIT s after the exit status arrived: a daemon
+        the command started may keep the channel's stderr open (frrinit.sh start does)."""
+        limit = timeout or 60
+        started = time.monotonic()
+        deadline = started + limit
         channel = self.transport.open_session(timeout=15)
         try:
             channel.set_combine_stderr(True)
@@ -79,11 +88,17 @@ class Node:
                 channel.sendall(stdin)
             channel.shutdown_write()
             out = bytearray()
+            exited = None
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {timeout or 60:g} s")
-                channel.settimeout(min(left, 5))
+                now = time.monotonic()
+                if exited is None and channel.exit_status_ready():
+                    exited = now
+                if exited is None and now >= deadline:
+                    raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {limit:g} s")
+                wait = min(deadline - now, 1.0) if exited is None else exited + AFTER_EXIT - now
+                if wait <= 0:
+                    break
+                channel.settimeout(wait)
                 try:
                     data = channel.recv(READ)
                 except socket.timeout:
@@ -91,9 +106,12 @@ class Node:
                 if not data:
                     break
                 out += data
-            if not channel.status_event.wait(max(0.0, deadline - time.monotonic())):
-                raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {timeout or 60:g} s (no exit status)")
-            return channel.recv_exit_status(), out.decode(errors="replace")
+            channel.status_event.wait(max(0.1, deadline - time.monotonic()))
+            if not channel.exit_status_ready():
+                raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {limit:g} s (no exit status)")
+            rc = channel.recv_exit_status()
+            _trace(self.name, command, started, rc)
+            return rc, out.decode(errors="replace")
         finally:
             channel.close()
 
@@ -123,3 +141,14 @@ class Node:
                 return handle.read()
         except (FileNotFoundError, IsADirectoryError):
             return None
+
+
+_TRACE_LOCK = threading.Lock()
+
+
+def _trace(node: str, command: str, started: float, rc: int) -> None:
+    path = os.environ.get(TRACE)
+    if path:
+        line = f"{time.time():.3f} {node} {time.monotonic() - started:.3f} rc={rc} {command[:160]!r}\n"
+        with _TRACE_LOCK, open(path, "a") as fh:
+            fh.write(line)

@@ -343,7 +343,7 @@ def _complete_boot_load(sh: NodeShell) -> None:
     address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
     sh.run("for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done", timeout=60)
     # watchfrr's boot-time load (vtysh -b) of a large config may still be running: let it finish first
-    sh.run("for i in $(seq 4500); do pgrep -f 'vtysh -b' >/dev/null || break; sleep 0.2; done", timeout=960)
+    sh.run("for i in $(seq 4500); do pgrep -f '[v]tysh -b' >/dev/null || break; sleep 0.2; done", timeout=960)
     if not boot_load_complete(sh.run(_COUNT_LOADED, check=False)[1]):  # else frr-reload would add nothing (1-3 s CPU)
         rc, out = sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload.log 2>&1 || "
                          f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=300)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,13 @@ def test_a_long_silent_command_completes_and_a_timeout_costs_one_command(node):
     error, result = run_on_node(node, "echo after-timeout", timeout=20)
     assert error is None, f"the node stayed unusable after one timed-out command: {error}"
     assert result == (0, "after-timeout")
+
+    # a daemon started by a command keeps the command's stderr open (watchfrr does): the command
+    # is done when it exits, not when the daemon does
+    started = time.monotonic()
+    error, result = run_on_node(node, "(setsid sleep 60 < /dev/null > /dev/null &); echo started", timeout=30)
+    assert error is None and result == (0, "started")
+    assert time.monotonic() - started < 10, "waited for the background process"
 
 
 def test_files_and_command_output_arrive_whole(node):
