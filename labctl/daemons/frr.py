@@ -21,6 +21,7 @@ RELOAD = "/usr/lib/frr/frr-reload.py"
 CONF = "/etc/frr/frr.conf"
 DAEMONS = "/etc/frr/daemons"
 INJECT = "/tmp/labctl-scenario-frr.conf"
+DELTA = "/tmp/labctl-frr-added.conf"  # the lines a push adds (_add_lines)
 AFIS = ("ipv4", "ipv6")
 # `vtysh -c 'show version'`: "FRRouting 10.3.1 (rs2) on Linux(6.8.0)."
 _VERSION = re.compile(r"^FRRouting (\d+(?:\.\d+)+)", re.M)
@@ -307,8 +308,10 @@ def _load(sh: NodeShell, files: dict[str, str], changed: list[str], running: boo
         sh.run(f"{install} && {INIT} {'restart' if running else 'start'} >/dev/null", timeout=120)
         _complete_boot_load(sh)
         return
-    rc, _ = sh.run(f"{RELOAD} --reload {CONF}.new >/tmp/frr-reload.log 2>&1 || "
-                   f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=120)
+    rc = _add_lines(sh, files["frr.conf"])
+    if rc != 0:
+        rc, _ = sh.run(f"{RELOAD} --reload {CONF}.new >/tmp/frr-reload.log 2>&1 || "
+                       f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=120)
     sh.run(install)
     if rc != 0:
         # Some changes (graceful-restart mode, for one) cannot be applied to a running bgpd:
@@ -335,6 +338,53 @@ def boot_load_complete(counts: str) -> bool:
     if len(rows) != len(_LOADED_KINDS) or any(len(r) != 2 or not all(x.isdigit() for x in r) for r in rows):
         return False
     return all(int(running) >= int(wanted) for wanted, running in rows)
+
+
+def _add_lines(sh: NodeShell, new: str) -> int:
+    """A change that only adds lines to the installed frr.conf is loaded with `vtysh -f` of those
+    lines (0.05 s instead of frr-reload's 0.5 s of CPU per member). Not 0: frr-reload must do it."""
+    old = sh.get_file(CONF)
+    delta = added_lines(old, new) if old else None
+    if delta is None:
+        return 1
+    if not delta:
+        return 0
+    sh.put_file(DELTA, delta)
+    return sh.run(f"vtysh -f {DELTA} >/tmp/frr-delta.log 2>&1", check=False, timeout=120)[0]
+
+
+def _entries(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """frr.conf as (the block headers a line is in, the line), blocks by indentation; no comments, no exits."""
+    out, stack = [], []  # stack: (indent, header)
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("!") or line in ("exit", "exit-address-family", "end"):
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        out.append((tuple(h for _, h in stack), line))
+        stack.append((indent, line))
+    return out
+
+
+def added_lines(old: str, new: str) -> str | None:
+    """vtysh input that turns the config `old` into `new` when `new` keeps every line of `old` in
+    its block and only adds lines (each preceded by the headers of its block); None when a line
+    was removed or changed, which only frr-reload applies correctly."""
+    before = set(_entries(old))
+    after = _entries(new)
+    if not before <= set(after):
+        return None
+    lines, path, last = [], None, None  # path: the block vtysh is in; last: the block the last line opens
+    for entry in after:
+        if entry in before:
+            continue
+        if entry[0] not in (path, last):
+            lines += [f"{' ' * depth}{h}" for depth, h in enumerate(entry[0])]
+        path, last = entry[0], entry[0] + (entry[1],)
+        lines.append(f"{' ' * len(entry[0])}{entry[1]}")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _complete_boot_load(sh: NodeShell) -> None:
