@@ -10,7 +10,12 @@ from __future__ import annotations
 from labctl.automation.ssh import Node
 from labctl.errors import LabctlError
 
-ENV = "export LC_ALL=C; "  # daemons' output in one locale, whatever the node's default
+# The command's output goes to a file that is printed when it is done: a daemon the command starts
+# inherits that file, not the SSH channel, so the channel ends with the command (frrinit.sh start
+# leaves watchfrr holding its stderr). A subshell, so that `exit` in the command still prints it.
+# LC_ALL=C: daemons' output in one locale, whatever the node's default.
+WRAP = ('export LC_ALL=C; o=/tmp/.labctl-out.$$; ( {command}\n) >"$o" 2>&1 </dev/null; rc=$?; '
+        'cat "$o"; rm -f "$o"; exit $rc')
 
 
 class NodeCommandError(LabctlError):
@@ -20,7 +25,7 @@ class NodeCommandError(LabctlError):
 
 
 def run(conn: Node, command: str, node: str = "", check: bool = True, timeout: float | None = None) -> tuple[int, str]:
-    rc, output = conn.exec(ENV + command, timeout=timeout)
+    rc, output = conn.exec(WRAP.format(command=command), timeout=timeout, label=command)
     output = output.rstrip("\n")
     if check and rc != 0:
         raise NodeCommandError(node or conn.name, command, rc, output)

@@ -24,7 +24,7 @@ from labctl.errors import LabctlError
 CONNECTION = "labctl-ssh"
 READ = 65536
 TRACE = "LABCTL_SSH_TRACE"  # a file: every command's node, start, seconds and exit status are appended to it
-AFTER_EXIT = 0.3  # s of output still read after a command's exit status, when its channel stays open
+AFTER_EXIT = 2.0  # s without output after the exit status that end a command whose channel stays open
 
 
 class NodeTimeout(LabctlError):
@@ -71,13 +71,14 @@ class Node:
             self._sftp.close()
         self.transport.close()
 
-    def exec(self, command: str, timeout: float | None = None, stdin: bytes = b"") -> tuple[int, str]:
+    def exec(self, command: str, timeout: float | None = None, stdin: bytes = b"",
+             label: str | None = None) -> tuple[int, str]:
         """(exit status, stdout and stderr together). On a timeout the channel is closed (the
-        connection stays usable) and NodeTimeout is raised.
+        connection stays usable) and NodeTimeout is raised. label: the command as messages name it.
 
-        The output ends at end-of-file, or AFTER_EXIT s after the exit status arrived: a daemon
-        the command started may keep the channel's stderr open (frrinit.sh start does)."""
-        limit = timeout or 60
+        The output ends at end-of-file, or once the exit status is in and nothing more came for
+        AFTER_EXIT s: a daemon the command started may hold the channel's stderr open for ever."""
+        limit, label = timeout or 60, (label or command)[:200]
         started = time.monotonic()
         deadline = started + limit
         channel = self.transport.open_session(timeout=15)
@@ -88,16 +89,19 @@ class Node:
                 channel.sendall(stdin)
             channel.shutdown_write()
             out = bytearray()
-            exited = None
+            quiet_since = None  # set once the exit status is in; reset by every chunk after it
             while True:
                 now = time.monotonic()
-                if exited is None and channel.exit_status_ready():
-                    exited = now
-                if exited is None and now >= deadline:
-                    raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {limit:g} s")
-                wait = min(deadline - now, 1.0) if exited is None else exited + AFTER_EXIT - now
-                if wait <= 0:
-                    break
+                if quiet_since is None and channel.exit_status_ready():
+                    quiet_since = now
+                if quiet_since is None:
+                    if now >= deadline:
+                        raise NodeTimeout(f"{self.name}: `{label}` timed out after {limit:g} s")
+                    wait = min(deadline - now, 1.0)
+                else:
+                    wait = quiet_since + AFTER_EXIT - now
+                    if wait <= 0:
+                        break
                 channel.settimeout(wait)
                 try:
                     data = channel.recv(READ)
@@ -106,11 +110,13 @@ class Node:
                 if not data:
                     break
                 out += data
+                if quiet_since is not None:
+                    quiet_since = time.monotonic()
             channel.status_event.wait(max(0.1, deadline - time.monotonic()))
             if not channel.exit_status_ready():
-                raise NodeTimeout(f"{self.name}: `{command[:200]}` timed out after {limit:g} s (no exit status)")
+                raise NodeTimeout(f"{self.name}: `{label}` timed out after {limit:g} s (no exit status)")
             rc = channel.recv_exit_status()
-            _trace(self.name, command, started, rc)
+            _trace(self.name, label, started, rc)
             return rc, out.decode(errors="replace")
         finally:
             channel.close()
