@@ -32,7 +32,7 @@ from benchlib import (docker_mem, ensure_down, free_used_mb, labctl, loadavg, no
 
 HERE = Path(__file__).resolve().parent
 PHASES = ["generate", "images", "deploy", "configure", "converge"]
-SUBNETS = {25: "172.30.232.0/24", 50: "172.30.233.0/24", 100: "172.30.234.0/24"}
+SUBNETS = {25: "172.30.232.0/24", 50: "172.30.233.0/24", 100: "172.30.234.0/24", 250: "172.31.250.0/23"}
 
 
 class Sampler(threading.Thread):

@@ -196,11 +196,12 @@ class UpReport:
         return not self.failed_nodes and self.convergence.converged
 
 
-def _wait_ssh(lab: Lab, timeout: float = 60, nodes: list[str] | None = None) -> dict[str, str]:
-    """Wait until every node's sshd accepts TCP connections; return the ones that never did."""
+def _wait_ssh(lab: Lab, timeout: float | None = None, nodes: list[str] | None = None) -> dict[str, str]:
+    """Wait until every node's sshd accepts TCP connections; return the ones that never did.
+    The default limit grows with the lab (60 s + 0.5 s per node: boots queue on a small host)."""
     pending = {n: s.mgmt_ipv4 for n, s in lab.runtime.inspect().items()
                if n in lab.plan.nodes and (nodes is None or n in nodes)}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (timeout if timeout is not None else 60 + 0.5 * len(pending))
     while pending and time.monotonic() < deadline:
         for name, ip in list(pending.items()):
             try:
@@ -209,7 +210,7 @@ def _wait_ssh(lab: Lab, timeout: float = 60, nodes: list[str] | None = None) -> 
             except OSError:
                 pass
         if pending:
-            time.sleep(0.3)
+            time.sleep(0.1)  # host keys are bound in: sshd listens moments after the container starts
     return {n: f"sshd at {ip} not reachable" for n, ip in pending.items()}
 
 
