@@ -14,9 +14,12 @@ def _cell(cells: dict | None) -> str:
 
 def status_tables(st) -> list[Table]:
     """Nodes, BGP sessions, and the route-visibility matrix of a lab.Status."""
-    nodes = Table("node", "role", "daemon", "site", "state", "mgmt", "image", title=f"lab {st.lab}")
+    hosts = any(n.get("host") for n in st.nodes.values())  # a multi-host lab: where each node runs
+    nodes = Table("node", "role", "daemon", "site", *(["host"] if hosts else []), "state", "mgmt", "image",
+                  title=f"lab {st.lab}")
     for name, n in sorted(st.nodes.items()):
-        nodes.add_row(name, n["role"], n["daemon"], n["site"], n["state"], n["mgmt_ipv4"], n["image"])
+        nodes.add_row(name, n["role"], n["daemon"], n["site"], *([n.get("host", "")] if hosts else []), n["state"],
+                      n["mgmt_ipv4"], n["image"])
     sessions = Table("node", "peer", "afi", "state", "uptime", "received", "accepted", "sent", title="BGP sessions")
     for name, b in sorted(st.bgp.items()):
         for s in b.sessions:

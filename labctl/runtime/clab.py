@@ -26,6 +26,7 @@ class NodeState:
     role: str
     daemon: str
     site: str
+    host: str = ""  # the Docker host it runs on, in a multi-host lab (runtime/multihost.py)
 
 
 def _containerlab() -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labctl.errors import LabctlError
@@ -82,8 +82,8 @@ class MultiHostClab(Backend):
 
     def inspect(self) -> dict[str, NodeState]:
         found: dict[str, NodeState] = {}
-        for part in self._each(lambda h: clab.inspect(self.lab, h.engine)):
-            found.update(part)
+        for host, part in zip(self.hosts, self._each(lambda h: clab.inspect(self.lab, h.engine))):
+            found.update({name: replace(state, host=host.name) for name, state in part.items()})
         return found
 
     def destroy(self, topology: Path | None = None) -> None:

@@ -84,7 +84,7 @@ def _leftovers_b(env: dict) -> list[str]:
     return found
 
 
-def _assert_converged_status(ix: Path, planned_sessions: int) -> None:
+def _assert_converged_status(ix: Path, planned_sessions: int) -> dict:
     code, status = labctl("status", str(ix), "--json")
     assert code == 0, status
     sessions = [s for node in status["sessions"].values() for s in node]
@@ -92,6 +92,7 @@ def _assert_converged_status(ix: Path, planned_sessions: int) -> None:
     holes = [(v, o, afi) for v, row in status["matrix"].items() for o, cells in row.items()
              for afi, seen in cells.items() if seen is False]
     assert holes == [], holes  # every member holds every other member's routes
+    return status
 
 
 def test_regional_ix_split_over_two_docker_engines(second_engine, examples, tmp_path):
@@ -120,20 +121,21 @@ def test_regional_ix_split_over_two_docker_engines(second_engine, examples, tmp_
         assert code == 0 and up["ok"], up
         timings["multi-host"] = {**up["phases"], "total": round(time.monotonic() - started, 2)}
         layout = json.loads((workdir / "hosts" / "layout.json").read_text())
-        on_b = {h["name"]: set(h["nodes"]) for h in layout["hosts"]}
+        placement = {h["name"]: set(h["nodes"]) for h in layout["hosts"]}
         # the nodes run where the hosts file puts them
         names_a = {n.removeprefix(f"clab-{LAB}-") for n in _docker(
             None, "ps", "--filter", f"label=containerlab={LAB}", "--format", "{{.Names}}").split()}
         names_b = {n.removeprefix(f"clab-{LAB}-") for n in _docker(
             env, "ps", "--filter", f"label=containerlab={LAB}", "--format", "{{.Names}}").split()}
-        assert names_a == on_b["a"] and names_b == on_b["b"] and "rs1" in names_a and "rs2" in names_b
+        assert names_a == placement["a"] and names_b == placement["b"] and "rs1" in names_a and "rs2" in names_b
         # the crossing links are VXLAN devices, one VNI each, at the tunnel MTU
         for tunnel in layout["tunnels"]:
             node, iface = tunnel["link"].split("--")[0].split(":")
-            owner = None if node in on_b["a"] else env
+            owner = None if node in placement["a"] else env
             detail = _docker(owner, "exec", f"clab-{LAB}-{node}", "ip", "-d", "link", "show", iface)
             assert f"vxlan id {tunnel['vni']} " in detail and "mtu 1450" in detail, detail
-        _assert_converged_status(ix, planned)
+        status = _assert_converged_status(ix, planned)
+        assert {n: s["host"] for n, s in status["nodes"].items()} == {n: h for h, ns in placement.items() for n in ns}
 
         # a node on the second engine answers labctl exec through its engine
         code, ran = labctl("exec", "--file", str(ix), "--json", "rs2", "hostname")
