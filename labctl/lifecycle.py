@@ -225,10 +225,9 @@ def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: boo
     return fleet.run_full(nr, configure, nodes=nodes)
 
 
-def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None) -> str:
-    """Write the lab folder (with `hosts_file`, or the hosts file of the folder's earlier multi-host
-    `up`: one topology per host and the layout, and `lab.runtime` becomes the multi-host backend).
-    Returns the digest of what containerlab deploys."""
+def _lab_files(lab: Lab, image_tags: str | dict[str, str], hosts_file: Path | None) -> tuple[dict[str, str], str]:
+    """Every file of the lab folder and the digest of what containerlab deploys. With `hosts_file`
+    (or the hosts file of the folder's earlier multi-host `up`): one topology per host and the layout."""
     files = render_lab(lab.plan, image_tags)
     layout = read_layout(lab.workdir) if hosts_file is None else None
     hosts_file = hosts_file or (Path(layout["hosts_file"]) if layout else None)
@@ -239,11 +238,18 @@ def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None) -> 
         files.update(split)
         files[LAYOUT] = render_layout(lab.plan, hosts, str(hosts_file.resolve()))
         deployed = [split[k] for k in sorted(split)]
+    return files, hashlib.sha256("".join(deployed).encode()).hexdigest()
+
+
+def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None) -> str:
+    """Write the lab folder; `lab.runtime` becomes the backend it asks for. Returns the digest of
+    what containerlab deploys."""
+    files, digest = _lab_files(lab, image_tags, hosts_file)
     lab.workdir.mkdir(parents=True, exist_ok=True)
     write_lab(files, lab.workdir)
     ensure_ssh_key(lab.workdir)
     lab.runtime = open_backend(lab.plan.lab, lab.workdir)
-    return hashlib.sha256("".join(deployed).encode()).hexdigest()
+    return digest
 
 
 def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
@@ -406,8 +412,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
     running = lab.runtime.inspect()
     if not running:
         raise LabctlError(f"lab '{lab.plan.lab}' is not running", "start it with `labctl up FILE`")
-    if set(running) != set(lab.plan.nodes) or _previous_topology(lab) != hashlib.sha256(
-            render_lab(lab.plan, _deployed_images(lab))[topology_filename(lab.plan)].encode()).hexdigest():
+    if set(running) != set(lab.plan.nodes) or _previous_topology(lab) != _lab_files(lab, _deployed_images(lab), None)[1]:
         raise LabctlError("the IX file changes the lab's nodes or links, which a push cannot do",
                           "run `labctl up FILE` to redeploy with the new topology")
     unknown = sorted(set(only or []) - set(lab.plan.nodes))

@@ -137,6 +137,10 @@ def test_regional_ix_split_over_two_docker_engines(second_engine, examples, tmp_
         status = _assert_converged_status(ix, planned)
         assert {n: s["host"] for n, s in status["nodes"].items()} == {n: h for h, ns in placement.items() for n in ns}
 
+        # push sees the split lab as deployed: nothing to change on either host
+        code, dry = labctl("push", str(ix), "--dry-run", "--json")
+        assert code == 0 and {n["status"] for n in dry["nodes"]} == {"unchanged"}, dry
+
         # a node on the second engine answers labctl exec through its engine
         code, ran = labctl("exec", "--file", str(ix), "--json", "rs2", "hostname")
         assert code == 0 and ran["stdout"].strip() == "rs2", ran
