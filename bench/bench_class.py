@@ -5,7 +5,7 @@ second per phase. Run it alone (one lab-running process at a time):
     flock /tmp/labctl-lab.lock .venv/bin/python bench/bench_class.py -n 4 [--exercise first-sessions]
 
 Prints one line per phase and writes bench/results/class-<N>.json. CPU is the whole host's
-(/proc/stat: busy share of all cores); memory is MemTotal - MemAvailable (host) and the Docker
+(/proc/stat: busy share of all cores) and the containers' alone (cpuacct of Docker's cgroup); memory is MemTotal - MemAvailable (host) and the Docker
 containers' cgroup (/sys/fs/cgroup/memory/docker, cgroup v1; memory.current under v2).
 """
 
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 CLI = [sys.executable, "-c", "from labctl.cli import app; app()"]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "CLAB_VERSION_CHECK": "disable"}
+DOCKER_CPU = Path("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage")  # ns of CPU used by all containers (v1)
 DOCKER_CGROUP = [Path("/sys/fs/cgroup/memory/docker/memory.usage_in_bytes"),
                  Path("/sys/fs/cgroup/system.slice/memory.current")]
 
@@ -33,6 +34,10 @@ def _cpu() -> tuple[int, int]:
     f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = f[3] + f[4]
     return sum(f) - idle, sum(f)
+
+
+def _docker_cpu() -> int | None:
+    return int(DOCKER_CPU.read_text()) if DOCKER_CPU.exists() else None
 
 
 def _mem_mib() -> tuple[int, int | None]:
@@ -50,14 +55,17 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self):
-        last = _cpu()
+        last, last_d, last_t = _cpu(), _docker_cpu(), time.monotonic()
         while not self.stop.wait(1.0):
-            now = _cpu()
+            now, now_d, now_t = _cpu(), _docker_cpu(), time.monotonic()
             busy = 100.0 * (now[0] - last[0]) / max(1, now[1] - last[1])
-            last = now
+            # containers' share of all cores (the labs alone: other processes on the host not counted)
+            docker_cpu = (round(100.0 * (now_d - last_d) / 1e9 / (now_t - last_t) / os.cpu_count(), 1)
+                          if now_d is not None and last_d is not None else None)
+            last, last_d, last_t = now, now_d, now_t
             used, docker = _mem_mib()
             self.samples.append({"t": time.time(), "phase": self.phase, "cpu": round(busy, 1), "mem": used,
-                                 "docker_mem": docker, "load1": float(Path("/proc/loadavg").read_text().split()[0])})
+                                 "docker_mem": docker, "docker_cpu": docker_cpu, "load1": float(Path("/proc/loadavg").read_text().split()[0])})
 
 
 def summary(samples: list[dict], phase: str) -> dict:
@@ -66,7 +74,8 @@ def summary(samples: list[dict], phase: str) -> dict:
         return {}
     return {"samples": len(s), "cpu_avg": round(sum(x["cpu"] for x in s) / len(s), 1),
             "cpu_max": max(x["cpu"] for x in s), "mem_max": max(x["mem"] for x in s),
-            "docker_mem_max": max((x["docker_mem"] or 0) for x in s), "load1_max": max(x["load1"] for x in s)}
+            "docker_mem_max": max((x["docker_mem"] or 0) for x in s),
+            "docker_cpu_avg": round(sum((x.get("docker_cpu") or 0) for x in s) / len(s), 1), "load1_max": max(x["load1"] for x in s)}
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
