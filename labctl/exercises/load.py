@@ -202,7 +202,7 @@ def base_path(base: str, exercise_file: Path) -> Path:
 
 def overlay(data: dict, members: list[str] | None, changes: dict) -> dict:
     """The IX `data` with only `members` kept (sites and trunks that lose every node dropped,
-    bilateral peers that are gone removed), then `changes` deep-merged. A new dict."""
+    bilateral peers that are gone removed, no upstreams), then `changes` deep-merged. A new dict."""
     out = copy.deepcopy(data)
     if members is not None:
         keep = set(members)
@@ -217,6 +217,7 @@ def overlay(data: dict, members: list[str] | None, changes: dict) -> dict:
         out["trunks"] = [t for t in out.get("trunks", []) if set(t.get("between", [])) <= used]
         if not out["trunks"]:
             out.pop("trunks")
+        out.pop("upstreams", None)  # a cut-down IX has no transit unless `set` brings upstreams back
     return _merge(out, changes)
 
 

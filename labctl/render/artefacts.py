@@ -75,7 +75,8 @@ def topology_document(plan: Plan, image: str | Mapping[str, str], host_keys: boo
     nodes = {}
     for n in plan.nodes.values():
         nodes[n.name] = {
-            "labels": {"labctl.role": n.role, "labctl.daemon": n.daemon, "labctl.site": n.site},
+            "labels": {"labctl.role": n.role, "labctl.daemon": n.daemon, "labctl.site": n.site} if n.site
+            else {"labctl.role": n.role, "labctl.daemon": n.daemon},  # upstreams are at no site of the IX
         }
         if n.name in node_images:
             nodes[n.name]["image"] = node_images[n.name]

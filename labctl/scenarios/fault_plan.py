@@ -383,15 +383,19 @@ def _plan_upgrade(plan: Plan, sc: Scenario, before: dict[str, set[str]]) -> Faul
                      after=upgraded_plan(plan, step))
 
 
+TRANSIT_KINDS = ("upstream", "customer", "transit-peer")
+
+
 def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
+    ix = [s for s in plan.sessions() if s.kind not in TRANSIT_KINDS]  # long-haul links do not cross the IX
     if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
         dead_site = plan.nodes[fp.action.node].site
         island, site = islands(plan, None, dead_site), {n.name: n.site for n in plan.nodes.values()}
-        return [s for s in plan.sessions() if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes
+        return [s for s in ix if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes
                 or island[site[s.node]] != island[site[s.peer]])]
     if sc.fault == "link-down":  # a member's backbone does not pass through the IX switch
-        return [s for s in plan.sessions() if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes)]
+        return [s for s in ix if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes)]
     if fp.target_nodes:
         return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes]
     if sc.fault == "trunk-down" or (sc.impair and sc.impair.loss_percent >= 100):
@@ -399,7 +403,7 @@ def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
                             else "-".join(plan.model.trunks[-1].between))
         island = islands(plan, (a, b))
         site = {n.name: n.site for n in plan.nodes.values()}
-        return [s for s in plan.sessions() if island[site[s.node]] != island[site[s.peer]]]
+        return [s for s in ix if island[site[s.node]] != island[site[s.peer]]]
     return []
 
 

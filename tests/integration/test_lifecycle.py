@@ -105,19 +105,20 @@ def test_regional_ix_full_visibility(lab_host, examples, tmp_path):
     try:
         code, up = labctl("up", str(ix), "--json")
         assert code == 0, up
-        assert len(up["configured"]) == 15  # 3 switches, 2 route servers, 10 routers of 8 members
+        assert len(up["configured"]) == 17  # 3 switches, 2 route servers, 10 routers of 8 members, 2 upstreams
         code, status = labctl("status", str(ix), "--json")
         assert code == 0, status
         sessions = [s for node in status["sessions"].values() for s in node]
         # 10 member routers x 2 route servers x 2 families, seen from both ends, the bilateral pair, and
-        # the iBGP of the 2 dual-homed members over their own links
+        # the iBGP of the 2 dual-homed members over their own links, the 6 transit links (3 customers
+        # per upstream) and the one between the upstreams
         assert sum(1 for s in sessions if s["state"] == "Established") == len(sessions) == \
-            10 * 2 * 2 * 2 + 2 * 2 + 2 * 2 * 2
+            10 * 2 * 2 * 2 + 2 * 2 + 2 * 2 * 2 + 6 * 2 * 2 + 2 * 2
         pairs = {"seto-net": "seto-net-oka", "momo-catv": "momo-catv-oka"}
         assert_full_visibility(status, 10, pairs | {b: a for a, b in pairs.items()})
     finally:
         code, down = labctl("down", str(ix), "--json")
-    assert code == 0 and down["containers_removed"] == 15
+    assert code == 0 and down["containers_removed"] == 17
     assert leftovers("t-kibi", tmp_path / ".labctl" / "t-kibi") == []
 
 

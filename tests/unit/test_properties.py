@@ -64,7 +64,7 @@ def check(text: str) -> str:
 def check_plan_and_render(model) -> None:
     plan = build_plan(model)
     lan4, lan6 = model.ix.peering_lan.ipv4, model.ix.peering_lan.ipv6
-    routers = [n for n in plan.nodes.values() if n.role != "switch"]
+    routers = [n for n in plan.nodes.values() if n.role in ("route_server", "member")]  # upstreams: not on the LAN
     # addresses: on the LAN, host addresses, unique
     for n in routers:
         assert n.ipv4 in lan4 and n.ipv4 not in (lan4.network_address, lan4.broadcast_address), (n.name, n.ipv4)

@@ -7,3 +7,9 @@ ip addr replace 2001:db8:1::1/128 dev lo
 ip link set eth1 up
 ip addr replace 192.0.2.3/24 dev eth1
 ip -6 addr replace fd00:ffff::3/64 dev eth1 nodad
+# long-haul link to tokyo (transit)
+ip link set eth2 up
+ip addr replace 10.254.0.1/31 dev eth2
+ip -6 addr replace fd00:ab::1/127 dev eth2 nodad
+# the line's delay, loss and rate: netem where the kernel has it (labctl doctor); line rate otherwise
+tc qdisc replace dev eth2 root netem delay 8ms rate 1000mbit 2>/dev/null || echo "eth2: no netem in this kernel, line not impaired" >&2

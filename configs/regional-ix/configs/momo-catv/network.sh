@@ -12,3 +12,9 @@ ip -6 addr replace fd00:ffff::5/64 dev eth1 nodad
 ip link set eth2 up
 ip addr replace 10.255.0.2/31 dev eth2
 ip -6 addr replace fd00:bb::2/127 dev eth2 nodad
+# long-haul link to tokyo (transit)
+ip link set eth3 up
+ip addr replace 10.254.0.3/31 dev eth3
+ip -6 addr replace fd00:ab::3/127 dev eth3 nodad
+# the line's delay, loss and rate: netem where the kernel has it (labctl doctor); line rate otherwise
+tc qdisc replace dev eth3 root netem delay 8ms rate 1000mbit 2>/dev/null || echo "eth3: no netem in this kernel, line not impaired" >&2
