@@ -535,6 +535,31 @@ def lg(
 
 
 @app.command()
+def locality(
+    file: Path = _file_option("the only running lab"),
+    lab_name: str = typer.Option(None, "--lab", help="Lab name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+):
+    """Does local traffic stay local? For every pair of members: AS path, hops (node and site or
+    city), in the region or not, RTT (measured; and modelled from the long-haul lines' delays).
+
+    Example: labctl locality -f ix.yml
+    """
+    from labctl import lifecycle
+    from labctl.report.locality import locality_table
+
+    try:
+        result = lifecycle.locality(file, lab_name)
+    except LabctlError as exc:
+        _fail(exc)
+    if as_json:
+        _dump(result)
+    else:
+        out.print(locality_table(result))
+    raise typer.Exit(0 if not result["errors"] else 1)
+
+
+@app.command()
 def push(
     file: Path = _file_option("the running lab's IX file"),
     file_arg: Path = _file_argument(),

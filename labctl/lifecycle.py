@@ -19,7 +19,8 @@ from labctl import daemons
 from labctl.automation.inventory import build_nornir, retarget
 from labctl.daemons.records import NodeBgp
 from labctl.automation import fleet
-from labctl.automation.tasks import collect_bgp, configure_node, daemon_version, looking_glass, rollback_node
+from labctl.automation.tasks import (collect_bgp, configure_node, daemon_version, looking_glass, rollback_node,
+                                    trace_pairs)
 from labctl.errors import LabctlError
 from labctl.model.hosts import load_hosts
 from labctl.model.load import load
@@ -527,6 +528,41 @@ def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None
              for s in nodes[node].sessions}
     return explain({"node": node, "daemon": lab.plan.nodes[node].daemon, "role": lab.plan.nodes[node].role,
                     "prefix": prefix, "rs_asn": lab.plan.model.ix.route_server_asn, "peers": peers, **results[node]})
+
+
+# ------------------------------------------------------------------ locality
+
+def locality(ix_file: Path | None = None, lab_name: str | None = None, lab: Lab | None = None) -> dict:
+    """For every pair of local members: the AS path, the hops (node, site or city), in the region or
+    not, the RTT (labctl.plan.locality). `lab`: an open lab (scenarios, compare)."""
+    from labctl.plan import locality as loc
+
+    lab = lab or find_lab(ix_file, lab_name)
+    pairs = loc.local_pairs(lab.plan)
+    wanted: dict[str, list[tuple[str, str, str]]] = {}
+    for p in pairs:
+        wanted.setdefault(p.source_router, []).append((loc.probe_address(lab.plan, p.source_router) or "",
+                                                       p.target_address, _first_v4(lab.plan, p.target)))
+    nr = lab.nornir(only=list(wanted))
+    try:
+        results, errors = fleet.run(nr, trace_pairs, nodes=list(wanted), pairs_by_node=wanted)
+    finally:
+        nr.close_connections()
+    for p in pairs:
+        got = results.get(p.source_router, {}).get(p.target_address)
+        if got is None:
+            continue
+        walk, rtt = loc.split_trace(got["trace"])
+        hops, reached = loc.parse_ttl_walk(walk)
+        loc.judge_pair(lab.plan, p, hops, reached, loc.parse_rtt(rtt), got["as_path"])
+    netem = host.kernel_feature(host.KERNEL_FEATURES["netem"][0])[0]
+    return {"lab": lab.plan.lab, "netem": netem, "summary": loc.summary(pairs),
+            "pairs": [p.as_dict() for p in pairs], "errors": errors}
+
+
+def _first_v4(plan: Plan, member: str) -> str:
+    router = next(r for r in plan.model.member_routers() if r.member.name == member)
+    return str(next(p for p in router.prefixes if p.version == 4))
 
 
 # ------------------------------------------------------------------ down

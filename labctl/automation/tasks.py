@@ -112,3 +112,18 @@ def looking_glass(task: Task, prefix: str) -> Result:
     """Everything the node knows about a prefix: accepted paths and, on route servers, filtered ones."""
     raw, routes = node_daemon(task).looking_glass(node_shell(task), prefix)
     return Result(host=task.host, result={**raw, "routes": [asdict(r) for r in routes]})
+
+
+def trace_pairs(task: Task, pairs_by_node: dict[str, list[tuple[str, str, str]]]) -> Result:
+    """Locality (labctl.plan.locality): for each (source address, target address, target prefix) of this node,
+    the output of its trace script and the best route's AS path the node holds for the prefix."""
+    from labctl.plan.locality import trace_script
+
+    sh = node_shell(task)
+    routes = node_daemon(task).collect_routes(sh, route_server=False)
+    out = {}
+    for source, target, prefix in pairs_by_node.get(task.host.name, []):
+        _, text = sh.run(trace_script(source, target), check=False, timeout=60)
+        best = next((r for r in routes if r.prefix == prefix and r.best), None)
+        out[target] = {"trace": text, "as_path": list(best.as_path) if best else []}
+    return Result(host=task.host, result=out)

@@ -34,6 +34,8 @@ class ScenarioAborted(LabctlError):
 def apply_fault(lab: Lab, a: FaultAction) -> float:
     """Apply the fault; the instant it took effect."""
     rt = lab.runtime
+    if a.kind == "fabric":  # every switch's ports: the first switch's instant
+        return min(rt.set_links(sw, list(ports), False) for sw, ports in a.fabric)
     if a.kind == "link":
         return rt.set_link(a.node, a.port, False)
     if a.kind == "links":
@@ -49,6 +51,8 @@ def apply_fault(lab: Lab, a: FaultAction) -> float:
 def remove_fault(lab: Lab, a: FaultAction) -> float:
     """Remove the fault (a restarted daemon comes back by itself); the instant it took effect."""
     rt = lab.runtime
+    if a.kind == "fabric":
+        return max(rt.set_links(sw, list(ports), True) for sw, ports in a.fabric)
     if a.kind == "link":
         return rt.set_link(a.node, a.port, True)
     if a.kind == "links":

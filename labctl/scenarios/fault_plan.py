@@ -33,7 +33,7 @@ ProbeKind = Literal["zero-loss", "rerouted", "observed"]
 class FaultAction:
     """What the engine does to the lab (labctl.runtime.faults) to apply and remove a fault."""
 
-    kind: Literal["link", "links", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade"]
+    kind: Literal["link", "links", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade", "fabric"]
     node: str  # the node acted on: a site switch for a port or a trunk, else the target
     port: str = ""
     ports: tuple[str, ...] = ()  # "links": every port of a site switch
@@ -42,6 +42,7 @@ class FaultAction:
     netem: bool = False
     trunk: tuple[str, str] | None = None  # removing an impairment restores the trunk's own attributes
     upgrade: UpgradeStep | None = None  # fault `upgrade`: what the node runs before and after
+    fabric: tuple[tuple[str, tuple[str, ...]], ...] = ()  # "fabric": every switch with all its ports
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,10 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         return _trunk_fault(plan, sc, before, netem)
     if sc.fault == "upgrade":
         return _plan_upgrade(plan, sc, before)
+    if sc.fault == "ix-down":
+        return _ix_down(plan)
+    if sc.fault == "upstream-down":
+        return _upstream_down(plan, sc)
     servers = [r.name for r in plan.model.route_servers]
     if sc.target == "auto":
         target = servers[0] if sc.fault == "daemon-stop" else servers[-1]
@@ -309,6 +314,52 @@ def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
         return FaultPlan(f"{daemon} on {target} restarted", FaultAction("daemon-restart", target, daemon=daemon),
                          {target}, during, probes)
     return FaultPlan(f"{target} frozen (container paused)", FaultAction("pause", target), {target}, during, probes)
+
+
+def _customers(plan: Plan) -> list[str]:
+    """The first router of each member that buys transit, in file order."""
+    buying = {r for _, r, _ in build.transit_attachments(plan.model)}
+    return [n.name for n in plan.by_role("member") if n.name in buying]
+
+
+def _ix_down(plan: Plan) -> FaultPlan:
+    """The whole fabric fails (every port of every switch): route-server and bilateral sessions end at
+    their hold timers; members that buy transit fall back to it, the others are cut off. Probes
+    between transit customers (different upstreams first) must answer again through transit: the
+    outage they see is the one the region would have."""
+    m = plan.model
+    if not m.upstreams:
+        raise ValueError("the IX has no upstreams: without transit nothing is left when the IX goes; "
+                         "fix: add 'upstreams' to the IX file (docs/MODEL.md)")
+    servers = frozenset(r.name for r in m.route_servers)
+    got = build.expected_routes(m, plan.nodes, [], servers)
+    during = {name: {str(p) for p in prefixes} for name, prefixes in got.items()}
+    customers = _customers(plan)
+    first_up = {r: up for up, r, _ in reversed(build.transit_attachments(m))}
+    pairs = sorted(((x, y) for i, x in enumerate(customers) for y in customers[i + 1:]
+                    if probe_address(plan, x) and probe_address(plan, y)),
+                   key=lambda p: first_up[p[0]] == first_up[p[1]])
+    probes: list[tuple[str, str, ProbeKind]] = [(x, y, "rerouted") for x, y in pairs[:3]]
+    switches = tuple((n.name, tuple(n.interfaces)) for n in plan.by_role("switch"))
+    return FaultPlan(f"IX down (every port of {', '.join(s for s, _ in switches)})",
+                     FaultAction("fabric", switches[0][0], fabric=switches), set(), during, probes)
+
+
+def _upstream_down(plan: Plan, sc: Scenario) -> FaultPlan:
+    """An upstream stops (graceful): its prefixes and default leave its customers (and, through the
+    others, everyone), while traffic between members stays on the IX untouched (zero-loss probes)."""
+    ups = [u.name for u in plan.model.upstreams]
+    if not ups:
+        raise ValueError("the IX has no upstreams; fix: add 'upstreams' to the IX file (docs/MODEL.md)")
+    target = ups[0] if sc.target == "auto" else sc.target
+    if target not in ups:
+        raise ValueError(f"no upstream '{target}' (upstreams: {', '.join(ups)})")
+    during = expected_routes(plan, down={target})
+    probes = choose_probes(plan, expected_routes(plan, transit=False), expected_routes(plan, down={target}, transit=False),
+                           set())
+    daemon = plan.nodes[target].daemon
+    return FaultPlan(f"upstream {target} ({plan.nodes[target].city or 'no city'}) down: {daemon} stopped",
+                     FaultAction("daemon-stop", target, daemon=daemon), {target}, during, probes)
 
 
 def upgrade_step(plan: Plan, sc: Scenario, target: str) -> UpgradeStep:
@@ -389,6 +440,8 @@ TRANSIT_KINDS = ("upstream", "customer", "transit-peer")
 def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
     ix = [s for s in plan.sessions() if s.kind not in TRANSIT_KINDS]  # long-haul links do not cross the IX
+    if sc.fault == "ix-down":  # every session over the fabric
+        return [s for s in ix if s.kind != "ibgp"]
     if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
         dead_site = plan.nodes[fp.action.node].site
         island, site = islands(plan, None, dead_site), {n.name: n.site for n in plan.nodes.values()}

@@ -63,7 +63,7 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     fault: Literal["link-down", "trunk-down", "site-down", "daemon-stop", "daemon-restart", "node-pause", "impair",
-                   "upgrade", "policy"]
+                   "upgrade", "policy", "ix-down", "upstream-down"]
     target: str = Field(default="auto", description="node, member, site, or 'siteA-siteB' for a trunk; auto picks one")
     bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
     dual_homed: bool | None = Field(default=None, description="with link-down and target auto: a router of a member "
@@ -112,7 +112,8 @@ def _problem(error: dict) -> str:
 
 def builtin_names() -> list[str]:
     order = ["rs-failover", "member-link-down", "member-link-down-bfd", "dual-homed-link-down", "trunk-down",
-             "site-down", "rs-restart", "impairment", "impairment-blackout", "rs-upgrade", "policy"]
+             "site-down", "rs-restart", "impairment", "impairment-blackout", "rs-upgrade", "upstream-down", "ix-down",
+             "policy"]
     found = {p.stem for p in BUILTIN_DIR.glob("*.yml")}
     return [n for n in order if n in found] + sorted(found - set(order))
 

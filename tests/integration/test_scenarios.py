@@ -28,6 +28,12 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
         failed = {s["name"]: [c for c in s["checks"] if c["status"] == "fail"] or s["error"]
                   for s in data["scenarios"] if not s["passed"]}
         assert run.exit_code == 0 and not failed, (failed, run.stdout[-3000:])
+        # locality with the IX up: every pair of members reached, all of it inside the region
+        loc = runner.invoke(app, ["locality", "-f", str(ix), "--json"], catch_exceptions=False)
+        locality = json.loads(loc.stdout)
+        print(runner.invoke(app, ["locality", "-f", str(ix)], catch_exceptions=False).stdout)
+        assert loc.exit_code == 0 and locality["summary"] == {"pairs": 28, "reached": 28, "in_region": 28,
+                                                              "share_in_region": 1.0}, locality
     finally:
         down = runner.invoke(app, ["down", "-f", str(ix)], catch_exceptions=False)
     assert down.exit_code == 0 and leftovers("t-scen", tmp_path / ".labctl" / "t-scen") == []
@@ -75,3 +81,11 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
         ("momo-catv-oka", "rerouted"), ("mimasaka-isp", "observed"), ("sanyo-transit", "observed")}
     assert all(p["lost"] == 0 for p in site["probes"] if p["kind"] == "zero-loss")
     assert all(p["lost"] > 0 for p in site["probes"] if p["kind"] == "observed")  # really gone
+    # upstreams (issue 17): Tokyo gone, traffic between members stays on the IX and loses nothing;
+    # the IX gone, transit customers reach each other again through their upstreams (outage measured)
+    up = scenarios["upstream-down"]
+    assert up["probes"] and all(p["kind"] == "zero-loss" and p["lost"] == 0 for p in up["probes"])
+    ixd = scenarios["ix-down"]
+    assert ixd["probes"] and all(p["kind"] == "rerouted" for p in ixd["probes"])
+    assert all(c["status"] == "pass" for c in ixd["checks"] if c["name"].startswith("data plane"))
+    print("ix-down outages:", [(p["from"], p["to"], p["lost"], p.get("outage_seconds")) for p in ixd["probes"]])

@@ -58,7 +58,8 @@ FAULT_BUILTINS = ["rs-failover", "member-link-down", "member-link-down-bfd", "tr
                   "impairment", "impairment-blackout", "rs-upgrade"]
 DUAL_HOMED_BUILTINS = ["dual-homed-link-down", "site-down"]  # need a member with several routers
 BUILTINS = ["rs-failover", "member-link-down", "member-link-down-bfd", "dual-homed-link-down", "trunk-down",
-            "site-down", "rs-restart", "impairment", "impairment-blackout", "rs-upgrade", "policy"]  # policy runs last
+            "site-down", "rs-restart", "impairment", "impairment-blackout", "rs-upgrade", "upstream-down", "ix-down",
+            "policy"]  # policy runs last
 
 
 def test_every_builtin_loads():

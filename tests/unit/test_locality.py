@@ -1,0 +1,87 @@
+"""Locality verdicts (labctl.plan.locality) from captured ping output, on the bundled regional IX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labctl.model.load import load
+from labctl.plan import build_plan
+from labctl.plan import locality as loc
+from labctl.report.locality import locality_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+EXCEEDED = "PING 198.18.3.1 (198.18.3.1) from 198.18.1.1 : 56(84) bytes of data.\nFrom {hop} icmp_seq=1 Time to live exceeded\n"
+REPLY = "PING 198.18.3.1 (198.18.3.1) from 198.18.1.1 : 56(84) bytes of data.\n64 bytes from 198.18.3.1: icmp_seq=1 ttl=62 time=0.101 ms\n"
+RTT = "3 packets transmitted, 3 received, 0% packet loss, time 402ms\nrtt min/avg/max/mdev = 0.061/0.083/0.101/0.016 ms\n"
+
+
+def plan():
+    return build_plan(load(REPO / "topologies" / "regional-ix.yml"))
+
+
+def test_every_pair_of_members_once():
+    pairs = loc.local_pairs(plan())
+    assert len(pairs) == 8 * 7 // 2
+    assert (pairs[0].source, pairs[0].target, pairs[0].target_address) == ("kibinet", "seto-net", "198.18.2.1")
+
+
+def test_direct_over_the_ix_stays_in_region():
+    p = plan()
+    pair = next(x for x in loc.local_pairs(p) if (x.source, x.target) == ("kibinet", "momo-catv"))
+    text = "@@ttl\n" + REPLY + "@@rtt\n" + RTT
+    walk, rtt = loc.split_trace(text)
+    hops, reached = loc.parse_ttl_walk(walk)
+    loc.judge_pair(p, pair, hops, reached, loc.parse_rtt(rtt), [64498])
+    assert pair.reached and pair.in_region and pair.long_haul == 0 and pair.rtt_ms == 0.083
+    assert [(h.node, h.where) for h in pair.hops] == [("momo-catv", "tsuyama")]
+
+
+def test_through_tokyo_leaves_the_region_and_crosses_two_long_haul_lines():
+    p = plan()
+    pair = next(x for x in loc.local_pairs(p) if (x.source, x.target) == ("kibinet", "momo-catv"))
+    walk, rtt = loc.split_trace("@@ttl\n" + EXCEEDED.format(hop="10.254.0.0") + "@@ttl\n" + REPLY + "@@rtt\n" + RTT)
+    hops, reached = loc.parse_ttl_walk(walk)
+    loc.judge_pair(p, pair, hops, reached, loc.parse_rtt(rtt), [65001, 64498])
+    assert [(h.node, h.where) for h in pair.hops] == [("tokyo", "Tokyo"), ("momo-catv", "tsuyama")]
+    assert pair.in_region is False and pair.upstreams == ["tokyo"]
+    assert pair.long_haul == 2 and pair.modelled_rtt_ms == 2 * (8 + 8)
+    md = locality_markdown({"lab": "kibi-ix", "netem": False, "summary": loc.summary([pair]), "pairs": [pair.as_dict()]})
+    assert "| kibinet > momo-catv | 65001 64498 | tokyo (Tokyo) > momo-catv (tsuyama) | no | 2 | 0.08 (model 32) |" in md
+    assert "0 of 1 member pairs stay in the region" in md and "no netem" in md
+
+
+def test_unanswered_hops_and_no_reply():
+    walk = ["From 10.254.0.0 icmp_seq=1 Time to live exceeded\n", "\n--- 1 packets transmitted, 0 received\n"]
+    assert loc.parse_ttl_walk(walk) == (["10.254.0.0", "*"], False)
+    assert loc.parse_rtt("3 packets transmitted, 0 received, 100% packet loss") is None
+
+
+def _fault(name: str):
+    from labctl.scenarios.fault_plan import broken_sessions, plan_fault
+    from labctl.scenarios.spec import resolve
+
+    p = plan()
+    [sc] = resolve([name])
+    fp = plan_fault(p, sc, netem=False)
+    return p, fp, broken_sessions(p, sc, fp)
+
+
+def test_ix_down_cuts_every_session_over_the_fabric_and_keeps_transit():
+    p, fp, broken = _fault("ix-down")
+    assert fp.action.kind == "fabric" and {sw for sw, _ in fp.action.fabric} == {"sw-okayama", "sw-kurashiki", "sw-tsuyama"}
+    assert {s.kind for s in broken} == {"route-server", "rs-client", "bilateral"}
+    # transit customers keep each other (and the upstreams' prefixes), the others hold nothing
+    assert "198.18.3.0/24" in fp.during["kibinet"] and "198.19.1.0/24" in fp.during["kibinet"]
+    assert fp.during["city-net"] == set() and "198.18.6.0/24" not in fp.during["kibinet"]
+    assert fp.probes and all(k == "rerouted" for _, _, k in fp.probes)
+    customers = {r for u in p.model.upstreams for r in u.customers}
+    assert all(p.nodes[x].member in customers and p.nodes[y].member in customers for x, y, _ in fp.probes)
+
+
+def test_upstream_down_keeps_local_pairs_lossless():
+    p, fp, broken = _fault("upstream-down")
+    assert fp.target_nodes == {"tokyo"} and fp.action.kind == "daemon-stop"
+    assert {s.kind for s in broken} == {"customer", "transit-peer", "upstream"}
+    assert "198.19.0.0/24" not in fp.during["kibinet"] and "0.0.0.0/0" not in fp.during["kibinet"]
+    assert "198.19.1.0/24" in fp.during["seto-net"]  # Osaka's customers keep Osaka
+    assert fp.probes and all(k == "zero-loss" for _, _, k in fp.probes)
