@@ -88,4 +88,4 @@ def test_builtin_scenarios_on_the_regional_ix(lab_host, examples, tmp_path):
     ixd = scenarios["ix-down"]
     assert ixd["probes"] and all(p["kind"] == "rerouted" for p in ixd["probes"])
     assert all(c["status"] == "pass" for c in ixd["checks"] if c["name"].startswith("data plane"))
-    print("ix-down outages:", [(p["from"], p["to"], p["lost"], p.get("outage_seconds")) for p in ixd["probes"]])
+    print("ix-down outages:", [(p["from"], p["to"], p["lost"], p["outage_ms"]) for p in ixd["probes"]])
