@@ -560,6 +560,38 @@ def locality(
 
 
 @app.command()
+def compare(
+    file: Path = typer.Argument(..., help="IX definition (ix.yml) with upstreams."),
+    outdir: Path = typer.Option(Path("compare"), "--out", "-o", help="Folder for the two design files and the report."),
+    scenarios: list[str] = typer.Option(None, "--scenario", help="Scenarios to run on both designs.",
+                                        show_default="upstream-down, ix-down"),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON instead of the Markdown report."),
+):
+    """Build the IX design and the aggregator-ISP design of one file, one after the other; measure
+    locality and run the same scenarios on both; write compare.md (and compare.json).
+
+    Example: labctl compare topologies/regional-ix.yml -o compare/
+    """
+    import json as _json
+
+    from labctl.report.compare import compare_markdown
+    from labctl.scenarios.compare import compare as run_compare
+
+    say = err if as_json else out
+    with PhaseProgress(say, "compare") as progress:
+        runs = run_compare(file, outdir, scenarios, progress)
+    md = compare_markdown(file.stem, runs)
+    (outdir / "compare.md").write_text(md)
+    (outdir / "compare.json").write_text(_json.dumps(runs, indent=1, default=str))
+    if as_json:
+        typer.echo(_json.dumps(runs, default=str))
+    else:
+        out.print(md, highlight=False, markup=False)
+    say.print(f"wrote {outdir / 'compare.md'} and {outdir / 'compare.json'}", highlight=False)
+    raise typer.Exit(0 if not any(r.get("error") for r in runs) else 1)
+
+
+@app.command()
 def push(
     file: Path = _file_option("the running lab's IX file"),
     file_arg: Path = _file_argument(),

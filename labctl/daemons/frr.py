@@ -201,7 +201,7 @@ class Frr(Daemon):
     # ------------------------------------------------------------------ pure
     def render(self, plan: Plan, node: Node, ctx: dict) -> dict[str, str]:
         env = template_env()
-        role = {"route_server": "rs", "upstream": "upstream"}.get(node.role, "member")
+        role = {"route_server": "rs", "upstream": "upstream", "aggregator": "upstream"}.get(node.role, "member")
         rpki = node.role == "route_server" and plan.policy is not None and plan.policy.rpki
         rtr_ctx = {"rtr_address": rtr.ADDRESS, "rtr_port": rtr.PORT, "rtr_file": rtr.ROA_FILE}
         out = {"frr.conf": env.get_template(f"frr/{role}.conf.j2").render(**ctx, **rtr_ctx),

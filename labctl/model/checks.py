@@ -354,6 +354,11 @@ def _check_upstreams(m: IxModel, ref) -> list[Problem]:
                 out.append(((*at, "customers", j), f"member '{c}' is listed twice", "list each customer once", False))
     if m.upstreams:
         out += _transit_clash(m)
+    if m.ix.design == "aggregator":
+        taken = [x.name for x in m.members] + [r.name for r in m.member_routers()] + [u.name for u in m.upstreams]
+        if "aggregator" in taken:
+            out.append((("ix", "design"), "the aggregator design adds a node called 'aggregator', and the IX has one",
+                        "rename that member, router or upstream", False))
     return out
 
 

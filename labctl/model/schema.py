@@ -215,6 +215,10 @@ class Ix(_Strict):
     stack: StackName = Field(default=stacks.DEFAULT_STACK, description="software stack of every node: trixie (Debian 13: "
                              "FRR 10.3, BIRD 2.17/3.1, OpenBGPD 8.8) or bookworm (Debian 12: FRR 8.4, BIRD 2.0.12)")
     description: Description = ""
+    design: Literal["ix", "aggregator"] = Field(
+        default="ix", description="ix: the exchange as described; aggregator: the same members and upstreams without "
+        "the IX fabric, every member connected to one aggregator router (AS route_server_asn) that buys the upstreams' "
+        "transit (the 'aggregator ISP' model; docs/MODEL.md)")
 
 
 class Site(_Strict):

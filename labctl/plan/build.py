@@ -17,7 +17,8 @@ from labctl.model.checks import switch_name
 from labctl.model.schema import IxModel
 from labctl.policy.build import RsPolicy, build_policy
 
-Role = Literal["switch", "route_server", "member", "upstream"]
+Role = Literal["switch", "route_server", "member", "upstream", "aggregator"]
+AGGREGATOR = "aggregator"  # the node of the aggregator design
 DEFAULT_ROUTES = (ip_network("0.0.0.0/0"), ip_network("::/0"))
 Afi = Literal["ipv4", "ipv6"]
 
@@ -159,6 +160,8 @@ def _image(m: IxModel, router) -> str:
 
 
 def build_plan(m: IxModel) -> Plan:
+    if m.ix.design == "aggregator":
+        return build_aggregator_plan(m)
     addresses = assign_addresses(m)
     nodes: dict[str, Node] = {}
     links: list[Link] = []
@@ -264,18 +267,18 @@ def transit_attachments(m: IxModel) -> list[tuple[str, str, str]]:
     return [(u.name, first[c], c) for u in m.upstreams for c in u.customers if c in first]
 
 
-def _upstreams(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
-    """Upstream nodes (no IX port), their long-haul links to their customers and a full mesh of links
-    between upstreams (the cities exchange among themselves at line rate), with eBGP on each."""
+def _upstream_nodes(m: IxModel, nodes: dict[str, Node]) -> None:
     for i, u in enumerate(m.upstreams):
         nodes[u.name] = Node(u.name, "upstream", u.daemon, "", u.description or (f"upstream ({u.city})" if u.city else "upstream"),
                              image=_image(m, u), asn=u.asn, prefixes=list(u.prefixes), city=u.city,
                              default_route=u.default_route, rid=str(TRANSIT_IPV4.network_address + 0xff00 + i + 1))
-    line = {u.name: (u.latency_ms, u.loss_percent, u.bandwidth_mbit) for u in m.upstreams}
-    pairs = [(up, router, line[up]) for up, router, _ in transit_attachments(m)]
-    pairs += [(a.name, b.name, (0, 0, None)) for i, a in enumerate(m.upstreams) for b in m.upstreams[i + 1:]]
+
+
+def _long_haul(nodes: dict[str, Node], pairs: list[tuple[str, str, tuple, tuple[str, str]]]) -> list[Link]:
+    """Point-to-point links with eBGP, numbered from TRANSIT_IPV4/6 in order: (a, b, (delay, loss,
+    rate), (what b is to a, what a is to b))."""
     links = []
-    for index, (a_name, b_name, (delay, loss, rate)) in enumerate(pairs):
+    for index, (a_name, b_name, (delay, loss, rate), (kind_a, kind_b)) in enumerate(pairs):
         a, b = nodes[a_name], nodes[b_name]
         a_if, b_if = f"eth{len(a.interfaces) + 1}", f"eth{len(b.interfaces) + 1}"
         a.interfaces.append(a_if)
@@ -283,12 +286,74 @@ def _upstreams(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
         v4, v6 = TRANSIT_IPV4.network_address + 2 * index, TRANSIT_IPV6.network_address + 2 * index
         a.transit.append(TransitPort(a_if, f"{v4}/31", f"{v6}/127", b.name, delay, loss, rate))
         b.transit.append(TransitPort(b_if, f"{v4 + 1}/31", f"{v6 + 1}/127", a.name, delay, loss, rate))
-        kind_a, kind_b = ("transit-peer", "transit-peer") if b.role == "upstream" else ("customer", "upstream")
         for afi, la, lb in (("ipv4", v4, v4 + 1), ("ipv6", v6, v6 + 1)):
             a.sessions.append(Session(a.name, b.name, afi, str(la), str(lb), a.asn, b.asn, kind_a, False))
             b.sessions.append(Session(b.name, a.name, afi, str(lb), str(la), b.asn, a.asn, kind_b, False))
         links.append(Link(a.name, a_if, b.name, b_if, transit=True))
     return links
+
+
+def _line(u) -> tuple:
+    return (u.latency_ms, u.loss_percent, u.bandwidth_mbit)
+
+
+def _upstreams(m: IxModel, nodes: dict[str, Node]) -> list[Link]:
+    """Upstream nodes (no IX port), their long-haul links to their customers and a full mesh of links
+    between upstreams (the cities exchange among themselves at line rate), with eBGP on each."""
+    _upstream_nodes(m, nodes)
+    line = {u.name: _line(u) for u in m.upstreams}
+    pairs = [(up, router, line[up], ("customer", "upstream")) for up, router, _ in transit_attachments(m)]
+    pairs += [(a.name, b.name, (0, 0, None), ("transit-peer", "transit-peer"))
+              for i, a in enumerate(m.upstreams) for b in m.upstreams[i + 1:]]
+    return _long_haul(nodes, pairs)
+
+
+def build_aggregator_plan(m: IxModel) -> Plan:
+    """The aggregator-ISP design of the same file: no switches, no route servers, no IX LAN; every
+    member's first router on its own link to one aggregator router (AS ix.route_server_asn, at the
+    first site) that buys transit from every upstream, the upstreams meshed as in the IX design.
+    Members keep their routers, prefixes and backbones; routes from the aggregator are transit to
+    them (it is their only way out)."""
+    addresses = assign_addresses(m)
+    site = m.sites[0].name
+    nodes: dict[str, Node] = {AGGREGATOR: Node(AGGREGATOR, "aggregator", "frr", site, "aggregator ISP: shared upstream",
+                                               image=stacks.image_for(m.ix.stack, "frr"), asn=m.ix.route_server_asn,
+                                               city=site, rid=str(TRANSIT_IPV4.network_address + 0xfe01))}
+    routers = m.member_routers()
+    for r in routers:
+        nodes[r.name] = Node(r.name, "member", r.daemon, r.site, r.description, image=_image(m, r), asn=r.asn,
+                             prefixes=list(r.prefixes), member=r.member.name, rid=str(addresses[r.name][0]),
+                             max_prefix={"ipv4": r.max_prefix.ipv4, "ipv6": r.max_prefix.ipv6})
+    links = _backbones(m, nodes)
+    _upstream_nodes(m, nodes)
+    first = list({r.member.name: r.name for r in reversed(routers)}.values())[::-1]
+    pairs = [(AGGREGATOR, r, (0, 0, None), ("customer", "upstream")) for r in first]
+    pairs += [(u.name, AGGREGATOR, _line(u), ("customer", "upstream")) for u in m.upstreams]
+    pairs += [(a.name, b.name, (0, 0, None), ("transit-peer", "transit-peer"))
+              for i, a in enumerate(m.upstreams) for b in m.upstreams[i + 1:]]
+    links += _long_haul(nodes, pairs)
+    for n in nodes.values():
+        n.sessions.sort(key=lambda s: (s.kind == "ibgp", s.peer, s.afi))
+    v4, v6 = _mgmt_subnets(m)
+    return Plan(m.ix.name, m, nodes, links, v4, v6, expected_routes(m, nodes, []), None,
+                upstream_routes=upstream_routes(m, nodes))
+
+
+def _aggregator_expected(m: IxModel, nodes: dict[str, Node], down: frozenset, transit: bool) -> dict[str, list]:
+    """Aggregator design: with the aggregator up, every member router holds every other member's
+    prefixes and, `transit` asked, what the live upstreams announce (their defaults included: the
+    aggregator passes on everything); with it down, nothing but its own."""
+    live = [u for u in m.upstreams if u.name not in down]
+    outside = {p for u in live for p in u.prefixes} | {d for u in live if u.default_route for d in DEFAULT_ROUTES}
+    out: dict[str, list] = {}
+    for r in m.member_routers():
+        if r.name in down:
+            continue
+        got: set = set()
+        if AGGREGATOR not in down:
+            got = {p for x in m.members if x.asn != r.asn for p in x.prefixes} | (outside if transit else set())
+        out[r.name] = sorted(got, key=_prefix_order)
+    return out
 
 
 def _transit_reach(m: IxModel, nodes: dict[str, Node], down: frozenset) -> tuple[set, dict[str, set]]:
@@ -308,8 +373,16 @@ def _transit_reach(m: IxModel, nodes: dict[str, Node], down: frozenset) -> tuple
 
 
 def upstream_routes(m: IxModel, nodes: dict[str, Node], down: frozenset = frozenset()) -> dict[str, list]:
-    """Upstream -> what it should hold: everything the live upstreams carry but its own."""
+    """Upstream -> what it should hold: everything the live upstreams carry but its own (in the
+    aggregator design the aggregator is every upstream's one customer, and holds it all too)."""
     carried, _ = _transit_reach(m, nodes, down)
+    if m.ix.design == "aggregator":
+        carried = {p for u in m.upstreams if u.name not in down for p in u.prefixes}
+        if AGGREGATOR not in down:
+            carried |= {p for x in m.members for p in x.prefixes}
+        holders = [*(u.name for u in m.upstreams), *([] if AGGREGATOR in down else [AGGREGATOR])]
+        return {h: sorted((p for p in carried if p not in set(nodes[h].prefixes)), key=_prefix_order)
+                for h in holders if h not in down}
     return {u.name: sorted((p for p in carried if p not in set(u.prefixes)), key=_prefix_order)
             for u in m.upstreams if u.name not in down}
 
@@ -340,6 +413,8 @@ def expected_routes(m: IxModel, nodes: dict[str, Node], pairs: list[tuple[str, s
     works on each prefix's rank in the sorted list of all prefixes: ints hash and sort in C,
     ipaddress objects in Python.
     """
+    if m.ix.design == "aggregator":
+        return _aggregator_expected(m, nodes, down, transit)
     island = island or {s.name: 0 for s in m.sites}
     carried, reach = _transit_reach(m, nodes, down)
     order = sorted({p for n in nodes.values() for p in n.prefixes} | set(DEFAULT_ROUTES), key=_prefix_order)

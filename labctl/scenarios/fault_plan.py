@@ -328,6 +328,8 @@ def _ix_down(plan: Plan) -> FaultPlan:
     between transit customers (different upstreams first) must answer again through transit: the
     outage they see is the one the region would have."""
     m = plan.model
+    if m.ix.design == "aggregator":
+        return _aggregator_down(plan)
     if not m.upstreams:
         raise ValueError("the IX has no upstreams: without transit nothing is left when the IX goes; "
                          "fix: add 'upstreams' to the IX file (docs/MODEL.md)")
@@ -343,6 +345,23 @@ def _ix_down(plan: Plan) -> FaultPlan:
     switches = tuple((n.name, tuple(n.interfaces)) for n in plan.by_role("switch"))
     return FaultPlan(f"IX down (every port of {', '.join(s for s, _ in switches)})",
                      FaultAction("fabric", switches[0][0], fabric=switches), set(), during, probes)
+
+
+def _aggregator_down(plan: Plan) -> FaultPlan:
+    """ix-down in the aggregator design: the aggregator router fails (frozen), the one place
+    the local networks meet and reach out. Nothing replaces it: the probes show the outage."""
+    target = build.AGGREGATOR
+    during = expected_routes(plan, down={target})
+    first = [n.name for n in plan.by_role("member") if probe_address(plan, n.name)]
+    seen: dict[str, str] = {}
+    for name in first:
+        seen.setdefault(plan.nodes[name].member, name)
+    routers = list(seen.values())
+    probes: list[tuple[str, str, ProbeKind]] = [(routers[i], routers[i + 1], "observed")
+                                                 for i in range(0, min(len(routers) - 1, 5), 2)]
+    # frozen, not stopped: a failed router sends no NOTIFICATION, its sessions end at their hold timers
+    # as the IX's do when its fabric fails
+    return FaultPlan("aggregator down (container paused)", FaultAction("pause", target), {target}, during, probes)
 
 
 def _upstream_down(plan: Plan, sc: Scenario) -> FaultPlan:
@@ -440,7 +459,7 @@ TRANSIT_KINDS = ("upstream", "customer", "transit-peer")
 def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
     """The planned sessions a fault cuts: those of a dead node, or those crossing a split."""
     ix = [s for s in plan.sessions() if s.kind not in TRANSIT_KINDS]  # long-haul links do not cross the IX
-    if sc.fault == "ix-down":  # every session over the fabric
+    if sc.fault == "ix-down" and plan.model.ix.design != "aggregator":  # every session over the fabric
         return [s for s in ix if s.kind != "ibgp"]
     if sc.fault == "site-down":  # the site's routers, and whatever crosses a split the site leaves
         dead_site = plan.nodes[fp.action.node].site

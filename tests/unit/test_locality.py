@@ -85,3 +85,40 @@ def test_upstream_down_keeps_local_pairs_lossless():
     assert "198.19.0.0/24" not in fp.during["kibinet"] and "0.0.0.0/0" not in fp.during["kibinet"]
     assert "198.19.1.0/24" in fp.during["seto-net"]  # Osaka's customers keep Osaka
     assert fp.probes and all(k == "zero-loss" for _, _, k in fp.probes)
+
+
+def _aggregator_plan():
+    import yaml
+
+    data = yaml.safe_load((REPO / "topologies" / "regional-ix.yml").read_text())
+    data["ix"]["design"] = "aggregator"
+    return data
+
+
+def test_aggregator_design_has_no_fabric_and_one_shared_upstream(tmp_path):
+    import yaml
+
+    path = tmp_path / "ix.yml"
+    path.write_text(yaml.safe_dump(_aggregator_plan()))
+    p = build_plan(load(path))
+    assert not p.by_role("switch") and not p.by_role("route_server")
+    agg = p.nodes["aggregator"]
+    assert agg.role == "aggregator" and agg.asn == 64511
+    # every member's first router on the aggregator; the upstreams sell to the aggregator only
+    assert sorted(t.peer for t in agg.transit) == sorted(["kibinet", "seto-net", "momo-catv", "city-net", "kibi-univ",
+                                                          "cdn-cache", "sanyo-transit", "mimasaka-isp", "tokyo", "osaka"])
+    assert {s.peer for s in p.nodes["tokyo"].sessions if s.kind == "customer"} == {"aggregator"}
+    assert all(n.ipv4 is None and n.router_id.startswith("192.0.2.") for n in p.by_role("member"))
+    want = {k: {str(x) for x in v} for k, v in p.expected_routes.items()}
+    assert {"198.18.6.0/24", "198.19.0.0/24", "198.19.1.0/24", "0.0.0.0/0"} <= want["kibinet"]
+    assert "198.18.1.0/24" not in want["kibinet"]
+    # ix-down there is the aggregator failing: nothing left between members
+    from labctl.scenarios.fault_plan import plan_fault
+    from labctl.scenarios.spec import resolve
+
+    fp = plan_fault(p, resolve(["ix-down"])[0], netem=False)
+    assert fp.action.kind == "pause" and fp.target_nodes == {"aggregator"}
+    assert all(routes == set() for routes in fp.during.values())
+    assert fp.probes and all(k == "observed" for _, _, k in fp.probes)
+    # locality: the aggregator is in the region (its site), the upstreams are not
+    assert loc.hop_map(p)["10.254.0.0"] == ("aggregator", "okayama")
