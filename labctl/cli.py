@@ -389,6 +389,9 @@ def up(
     hosts: Path = typer.Option(None, "--hosts", help="Hosts file: split the lab over Docker hosts, a containerlab "
                                "sub-lab each, links between hosts as VXLAN tunnels (docs/MULTIHOST.md).",
                                show_default="one host; a folder's earlier --hosts is kept"),
+    design: str = typer.Option(None, "--design", help="aggregator: the same members and upstreams without the IX "
+                               "(lab <name>-agg from a copy of the file in .labctl/designs/); ix: the file's own.",
+                               show_default="the file's ix.design"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Build the IX as a running lab: generate, image, containerlab deploy, Nornir push, wait for BGP.
@@ -396,12 +399,17 @@ def up(
     On a running lab it reconciles (pushes what changed; redeploys when nodes or links changed).
     Exit 0 only when every planned session is Established and every member holds its routes.
 
-    Example: labctl up -f ix.yml      (or over two Docker hosts: labctl up -f ix.yml --hosts hosts.yml)
+    Example: labctl up -f ix.yml      (or over two Docker hosts: labctl up -f ix.yml --hosts hosts.yml;
+    the aggregator-ISP design of it: labctl up -f ix.yml --design aggregator)
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
 
     file = _ix_file(file, file_arg, required=True)
+    if design not in (None, "ix", "aggregator"):
+        _fail(LabctlError(f"unknown design '{design}'", "use --design ix or --design aggregator"))
+    if design == "aggregator":
+        file = lifecycle.design_file(file, design, file.parent / ".labctl" / "designs")
     try:
         with PhaseProgress(err if as_json else out, "up") as progress:
             report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout, hosts_file=hosts)

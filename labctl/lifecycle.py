@@ -532,6 +532,28 @@ def lg(node: str, prefix: str, ix_file: Path | None = None, lab_name: str | None
 
 # ------------------------------------------------------------------ locality
 
+def design_file(ix_file: Path, design: str, outdir: Path) -> Path:
+    """A copy of the IX file with `ix.design` set, its own lab name and a management subnet derived
+    from that name (the two labs never collide with each other or with the user's)."""
+    import yaml
+
+    data = yaml.safe_load(ix_file.read_text())
+    ix = data["ix"]
+    ix["design"] = design
+    ix["name"] = f"{ix['name'][:19]}-{'ix' if design == 'ix' else 'agg'}"
+    (ix.get("management") or {}).pop("ipv4_subnet", None)
+    for key in ("as_set_file", "roa_file"):  # policy files named relative to the original
+        policy = ix.get("policy") or {}
+        target = policy if key == "as_set_file" else (policy.get("rpki") or {})
+        if target.get(key):
+            target[key] = str((ix_file.parent / target[key]).resolve())
+    path = outdir / f"{design}.yml"
+    outdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+
 def locality(ix_file: Path | None = None, lab_name: str | None = None, lab: Lab | None = None) -> dict:
     """For every pair of local members: the AS path, the hops (node, site or city), in the region or
     not, the RTT (labctl.plan.locality). `lab`: an open lab (scenarios, compare)."""

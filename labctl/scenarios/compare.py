@@ -9,8 +9,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import yaml
-
 from labctl import lifecycle
 from labctl.errors import LabctlError
 from labctl.scenarios.engine import run_scenario
@@ -18,25 +16,6 @@ from labctl.scenarios.spec import resolve
 
 DESIGNS = ("ix", "aggregator")
 SCENARIOS = ("upstream-down", "ix-down")
-
-
-def design_file(ix_file: Path, design: str, outdir: Path) -> Path:
-    """A copy of the IX file with `ix.design` set, its own lab name and a management subnet derived
-    from that name (the two labs never collide with each other or with the user's)."""
-    data = yaml.safe_load(ix_file.read_text())
-    ix = data["ix"]
-    ix["design"] = design
-    ix["name"] = f"{ix['name'][:19]}-{'ix' if design == 'ix' else 'agg'}"
-    (ix.get("management") or {}).pop("ipv4_subnet", None)
-    for key in ("as_set_file", "roa_file"):  # policy files named relative to the original
-        policy = ix.get("policy") or {}
-        target = policy if key == "as_set_file" else (policy.get("rpki") or {})
-        if target.get(key):
-            target[key] = str((ix_file.parent / target[key]).resolve())
-    path = outdir / f"{design}.yml"
-    outdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
 
 
 def run_design(path: Path, design: str, scenarios: list[str], progress=lambda _: None) -> dict:
@@ -74,4 +53,4 @@ def run_design(path: Path, design: str, scenarios: list[str], progress=lambda _:
 
 
 def compare(ix_file: Path, outdir: Path, scenarios: list[str] | None = None, progress=lambda _: None) -> list[dict]:
-    return [run_design(design_file(ix_file, d, outdir), d, list(scenarios or SCENARIOS), progress) for d in DESIGNS]
+    return [run_design(lifecycle.design_file(ix_file, d, outdir), d, list(scenarios or SCENARIOS), progress) for d in DESIGNS]
