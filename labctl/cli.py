@@ -569,7 +569,8 @@ def locality(
 
 @app.command()
 def compare(
-    file: Path = typer.Argument(..., help="IX definition (ix.yml) with upstreams."),
+    file: Path = _file_option(),
+    file_arg: Path = _file_argument(),
     outdir: Path = typer.Option(Path("compare"), "--out", "-o", help="Folder for the two design files and the report."),
     scenarios: list[str] = typer.Option(None, "--scenario", help="Scenarios to run on both designs.",
                                         show_default="upstream-down, ix-down"),
@@ -578,13 +579,14 @@ def compare(
     """Build the IX design and the aggregator-ISP design of one file, one after the other; measure
     locality and run the same scenarios on both; write compare.md (and compare.json).
 
-    Example: labctl compare topologies/regional-ix.yml -o compare/
+    Example: labctl compare -f ix.yml -o compare/
     """
     import json as _json
 
     from labctl.report.compare import compare_markdown
     from labctl.scenarios.compare import compare as run_compare
 
+    file = _ix_file(file, file_arg, required=True)
     say = err if as_json else out
     with PhaseProgress(say, "compare") as progress:
         runs = run_compare(file, outdir, scenarios, progress)
