@@ -82,3 +82,34 @@ def test_transit_is_backup_and_never_reaches_the_route_servers(lab_host, tmp_pat
         print(f"test_upstreams: {time.monotonic() - started:.1f} s")
     assert code == 0
     assert leftovers(LAB, tmp_path / ".labctl" / LAB) == []
+
+
+@pytest.mark.slow
+def test_compare_the_regional_ix_with_its_aggregator_design(lab_host, examples, tmp_path):
+    """`labctl compare`: both designs of the bundled regional IX, one after the other, through
+    locality, upstream-down and ix-down; the report from the measurements."""
+    from .helpers import copy_example
+
+    ix = copy_example(examples["regional-ix"], tmp_path, "t-cmp", "172.30.235.0/24")
+    out = tmp_path / "cmp"
+    started = time.monotonic()
+    result = runner.invoke(app, ["compare", "-f", str(ix), "-o", str(out), "--json"], catch_exceptions=False)
+    print(f"compare: {time.monotonic() - started:.1f} s")
+    runs = json.loads(result.stdout)
+    print((out / "compare.md").read_text())
+    assert result.exit_code == 0 and [r["design"] for r in runs] == ["ix", "aggregator"], runs
+    ixd, agg = runs
+    for r in runs:
+        assert not r["error"] and r["locality"]["summary"]["reached"] == 28, r
+        scen = {s["name"]: s for s in r["scenarios"]}
+        up = scen["upstream-down"]
+        assert up["probes"] and all(p["lost"] == 0 for p in up["probes"] if p["kind"] == "zero-loss"), up
+    assert ixd["locality"]["summary"]["in_region"] == 28
+    ix_down = {s["name"]: s for s in ixd["scenarios"]}["ix-down"]
+    assert all(c["status"] == "pass" for c in ix_down["checks"] if c["name"].startswith("data plane")), ix_down["checks"]
+    agg_down = {s["name"]: s for s in agg["scenarios"]}["ix-down"]
+    assert agg_down["probes"] and all(p["lost"] > 0 for p in agg_down["probes"])  # nothing replaces the aggregator
+    md = (out / "compare.md").read_text()
+    assert "| member pairs whose traffic stays in the region |" in md and "## aggregator design: locality" in md
+    for lab in ("t-cmp-ix", "t-cmp-agg"):
+        assert leftovers(lab) == []
