@@ -122,3 +122,27 @@ def test_aggregator_design_has_no_fabric_and_one_shared_upstream(tmp_path):
     assert fp.probes and all(k == "observed" for _, _, k in fp.probes)
     # locality: the aggregator is in the region (its site), the upstreams are not
     assert loc.hop_map(p)["10.254.0.0"] == ("aggregator", "okayama")
+
+
+def test_compare_report_puts_both_designs_side_by_side():
+    from labctl.report.compare import compare_markdown
+
+    probe = {"from": "kibinet", "to": "seto-net", "kind": "rerouted", "sent": 1000, "lost": 912, "outage_ms": 9120.0}
+    local = {"from": "cdn-cache", "to": "city-net", "kind": "zero-loss", "sent": 900, "lost": 0, "outage_ms": 0.0}
+    def run(design, outage_probe, in_region):
+        return {"design": design, "nodes": 17, "error": "", "timings": {"up": 30.0, "locality": 9.1, "upstream-down": 20.0,
+                                                                         "ix-down": 40.0, "down": 5.0},
+                "locality": {"lab": design, "netem": False, "pairs": [],
+                             "summary": {"pairs": 28, "reached": 28, "in_region": in_region,
+                                         "share_in_region": in_region / 28}},
+                "scenarios": [{"name": "upstream-down", "target": "tokyo", "error": "", "probes": [local],
+                               "checks": [{"name": "data plane", "status": "pass", "observed": "0 lost"}]},
+                              {"name": "ix-down", "target": "fabric", "error": "", "probes": [outage_probe],
+                               "checks": [{"name": "data plane kibinet -> seto-net", "status": "pass", "observed": "ok"}]}]}
+    md = compare_markdown("regional-ix", [run("ix", probe, 28), run("aggregator", {**probe, "kind": "observed",
+                                                                                    "lost": 2000, "sent": 2000,
+                                                                                    "outage_ms": 20000.0}, 28)])
+    assert "| | ix | aggregator |" in md
+    assert "| member pairs whose traffic stays in the region | 28/28 (100 %) | 28/28 (100 %) |" in md
+    assert "kibinet > seto-net: 9120 ms (912/1000 lost)" in md and "kibinet > seto-net: 20000 ms (2000/2000 lost)" in md
+    assert "| upstream-down: traffic between members | 1 member pairs, 0 of 900 probes lost |" in md
