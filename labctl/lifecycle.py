@@ -563,7 +563,7 @@ def locality(ix_file: Path | None = None, lab_name: str | None = None, lab: Lab 
     pairs = loc.local_pairs(lab.plan)
     wanted: dict[str, list[tuple[str, str, str]]] = {}
     for p in pairs:
-        wanted.setdefault(p.source_router, []).append((loc.probe_address(lab.plan, p.source_router) or "",
+        wanted.setdefault(p.source_router, []).append((loc.source_address(lab.plan, p.source_router) or "",
                                                        p.target_address, _first_v4(lab.plan, p.target)))
     nr = lab.nornir(only=list(wanted))
     try:

@@ -53,6 +53,17 @@ def probe_address(plan: Plan, node: str) -> str | None:
     return str(v4[0].network_address + 1) if v4 else None
 
 
+def source_address(plan: Plan, router: str) -> str | None:
+    """Where the source router pings from: its prefix's first address, which a member's other routers
+    hold too (answers to it may go to them): a router of a member with several uses its own LAN
+    address instead, where it has one."""
+    node = plan.nodes[router]
+    siblings = [n for n in plan.by_role("member") if n.member == node.member]
+    if len(siblings) > 1 and node.ipv4:
+        return str(node.ipv4)
+    return probe_address(plan, router)
+
+
 def local_pairs(plan: Plan) -> list[PairPath]:
     """Every pair of local members (each once, in file order) with an IPv4 prefix to reach: the first
     router of one towards the first address of the other's first IPv4 prefix."""

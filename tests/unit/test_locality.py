@@ -146,3 +146,10 @@ def test_compare_report_puts_both_designs_side_by_side():
     assert "| member pairs whose traffic stays in the region | 28/28 (100 %) | 28/28 (100 %) |" in md
     assert "kibinet > seto-net: 9120 ms (912/1000 lost)" in md and "kibinet > seto-net: 20000 ms (2000/2000 lost)" in md
     assert "| upstream-down: traffic between members | 1 member pairs, 0 of 900 probes lost |" in md
+
+
+def test_a_dual_homed_member_pings_from_its_own_lan_address():
+    # 198.18.2.1 is on both seto-net routers: the answer could go to the other one
+    p = plan()
+    assert loc.source_address(p, "seto-net") == str(p.nodes["seto-net"].ipv4)
+    assert loc.source_address(p, "kibinet") == "198.18.1.1"
