@@ -38,9 +38,17 @@ def host_topology_path(plan: Plan, host: str) -> str:
 
 
 def node_hosts(plan: Plan, hosts: HostsFile) -> dict[str, str]:
-    """Node -> the host it runs on (the host of its site)."""
+    """Node -> the host it runs on (the host of its site; an upstream, at no site of the IX, the host
+    of its first customer's site, else of the first site)."""
     of_site = hosts.host_of_site()
-    return {name: of_site[node.site] for name, node in plan.nodes.items()}
+    first = of_site[plan.model.sites[0].name]
+
+    def where(node) -> str:
+        if node.site in of_site:
+            return of_site[node.site]
+        near = [plan.nodes[t.peer].site for t in node.transit if plan.nodes[t.peer].site in of_site]
+        return of_site[near[0]] if near else first
+    return {name: where(node) for name, node in plan.nodes.items()}
 
 
 def tunnels(plan: Plan, hosts: HostsFile) -> list[Tunnel]:

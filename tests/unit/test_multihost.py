@@ -58,7 +58,9 @@ def test_each_node_runs_on_the_host_of_its_site_and_each_topology_validates(spli
     seen = [n for doc in docs.values() for n in doc["topology"]["nodes"]]
     assert sorted(seen) == sorted(plan.nodes)  # every node exactly once
     a = docs[host_topology_path(plan, "a")]["topology"]["nodes"]
-    assert {plan.nodes[n].site for n in a} == {"okayama"}
+    assert {plan.nodes[n].site for n in a if plan.nodes[n].role != "upstream"} == {"okayama"}
+    # an upstream (at no site) runs on the host of its first customer: tokyo by kibinet, osaka by seto-net
+    assert "tokyo" in a and "osaka" not in a
     for doc in docs.values():
         assert schema_errors(doc) == []
         assert doc["name"] == plan.lab
@@ -69,8 +71,12 @@ def test_links_that_cross_hosts_become_vxlan_pairs_and_every_link_has_the_tunnel
     plan, hosts, docs = split
     placed = node_hosts(plan, hosts)
     crossing = [l for l in plan.links if placed[l.a] != placed[l.b]]
-    assert {(l.a, l.b) for l in crossing} == {("sw-okayama", "sw-kurashiki"), ("sw-okayama", "sw-tsuyama"),
-                                              ("seto-net", "seto-net-oka"), ("momo-catv", "momo-catv-oka")}
+    assert {(l.a, l.b) for l in crossing if not l.transit} == {
+        ("sw-okayama", "sw-kurashiki"), ("sw-okayama", "sw-tsuyama"), ("seto-net", "seto-net-oka"),
+        ("momo-catv", "momo-catv-oka")}
+    # the upstreams' long-haul links to customers on the other host, and between the two upstreams
+    assert {(l.a, l.b) for l in crossing if l.transit} == {
+        ("tokyo", "momo-catv"), ("tokyo", "sanyo-transit"), ("tokyo", "osaka")}
     vx = {}
     for path, doc in docs.items():
         host = path.split("/")[1]
