@@ -320,7 +320,8 @@ def apply_trunk_attributes(lab: Lab, only: tuple[str, str] | None = None) -> lis
     Returns notes on what this host cannot impose (delay without netem)."""
     netem = host.kernel_feature(host.KERNEL_FEATURES["netem"][0])[0]
     notes = []
-    for trunk in lab.plan.model.trunks:
+    fabric = lab.plan.model.ix.design != "aggregator"  # the aggregator design has no switches, no trunks
+    for trunk in lab.plan.model.trunks if fabric else []:
         a, b = trunk.between
         if only and set(only) != {a, b}:
             continue
