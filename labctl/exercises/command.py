@@ -76,17 +76,32 @@ def list_cmd(lang: str = _lang_option(), as_json: bool = _json_option("the exerc
 
     try:
         lang = language(lang)
-        found = [load_exercise(n) for n in builtin_names()]
     except LabctlError as exc:
         _fail(exc, as_json)
-    rows = [{"name": x.name, "level": x.exercise.level, "title": x.exercise.title.get(lang), "router": x.trainee,
-             "start": x.exercise.trainee.start.state, "checks": len(x.exercise.checks),
-             "hints": len(x.exercise.hints)} for x in found]
+    rows, broken = [], False
+    for name in builtin_names():
+        try:  # one bad file must not hide the others
+            x = load_exercise(name)
+        except LabctlError as exc:
+            broken = True
+            rows.append({"name": name, "error": exc.message, "hint": "labctl exercise validate " + name})
+            continue
+        rows.append({"name": x.name, "level": x.exercise.level, "title": x.exercise.title.get(lang),
+                     "router": x.trainee, "start": x.exercise.trainee.start.state, "checks": len(x.exercise.checks),
+                     "hints": len(x.exercise.hints)})
     if as_json:
         _json(rows)
-        return
+    else:
+        _print_list(rows, lang)
+    raise typer.Exit(EXIT_FAILED if broken else 0)
+
+
+def _print_list(rows: list[dict], lang: str) -> None:
     t = ui(lang)
     for r in rows:
+        if "error" in r:
+            out.print(f"[bold]{r['name']:<22}[/] [red]{escape(r['error'])}[/] ({r['hint']})", highlight=False)
+            continue
         out.print(f"[bold]{r['name']:<22}[/] {t['level']} {r['level']}  {escape(r['title'])}  "
                   f"[dim]({r['router']}, {t[r['start']]}, {r['checks']} {t['checks']})[/]", highlight=False)
 

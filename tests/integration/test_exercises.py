@@ -30,6 +30,7 @@ LABS = {
     "rs-rejects": ("ex-t-reject", "172.30.224.0/24"),
     "bfd-failover": ("ex-t-bfd", "172.30.226.0/24"),
     "rs-communities": ("ex-t-comm", "172.30.228.0/24"),
+    "bilateral-session": ("ex-t-bilat", "172.30.229.0/24"),
 }
 
 

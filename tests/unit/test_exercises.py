@@ -313,3 +313,15 @@ def test_check_records_history_and_reveals_the_next_hint(tmp_path, monkeypatch):
     saved = st.read(tmp_path, "ex-first-sessions")
     assert saved.hints == [0, 2] and [h["action"] for h in saved.history] == ["check", "check"]
     assert {r["id"]: r["passed"] for r in saved.checks[0]["results"]}["rs1-sessions"] is True
+
+
+def test_list_shows_a_broken_bundled_file_and_the_others(tmp_path, monkeypatch):
+    from labctl.exercises import load
+
+    (tmp_path / "first-sessions.yml").write_text(GOOD)
+    (tmp_path / "zz-broken.yml").write_text("name: zz-broken\nlevle: 1\n")
+    monkeypatch.setattr(load, "BUILTIN_DIR", tmp_path)
+    result = runner.invoke(app, ["exercise", "list", "--json"])
+    assert result.exit_code == 1
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["first-sessions"]["checks"] == 5 and "problem(s)" in rows["zz-broken"]["error"]
