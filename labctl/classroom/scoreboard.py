@@ -76,7 +76,8 @@ def _row(trainee, state: ExerciseState | None, checks: list[dict], running: bool
         r = rows.get(c["id"])
         cells[c["id"]] = (Cell("not-run") if r is None else
                           Cell("pass" if r["passed"] else "fail", r["first_pass"], r["t"], r["runs"], r["observed"]))
-    finished = next((h["t"] for h in state.checks if h["results"] and all(x["passed"] for x in h["results"])), None)
+    ids = {c["id"] for c in checks}  # a run counts as "all passed" when every check of the exercise passed in it
+    finished = next((h["t"] for h in state.checks if ids <= {x["id"] for x in h["results"] if x["passed"]}), None)
     return Row(trainee.name, trainee.lab, state.trainee, running, state.started, cells,
                sum(c.status == "pass" for c in cells.values()), len(checks), finished, len(state.hints),
                len(state.checks), state.solved_by_reference, problem)
@@ -147,6 +148,7 @@ td.c { text-align: center; white-space: nowrap; } .t { display: block; font-size
 tr.problem td.name { box-shadow: inset 4px 0 0 #b91c1c; } .score { font-weight: 600; white-space: nowrap; }
 dl.checks dt { font-family: ui-monospace, monospace; font-weight: 600; margin-top: 6px; }
 dl.checks dd { margin-left: 16px; }
+body { max-width: 1500px; } th, td.name, td.lab { white-space: nowrap; } .wide { overflow-x: auto; }
 """
 
 
@@ -176,16 +178,16 @@ def to_html(board: Scoreboard, lang: str = "en") -> str:
            f'<p class="muted">{escape(w["exercise"])} <code>{escape(board.exercise)}</code> · '
            f'{len(board.rows)} {escape(w["trainees"])} · {escape(w["generated"])} {gen}</p>',
            f'<p class="summary">{escape(w["done"])}: <b>{done}</b> / {len(board.rows)}</p>',
-           f"<table><tr><th>{escape(w['trainee'])}</th><th>{escape(w['lab'])}</th>{head}"
+           f"<div class=\"wide\"><table><tr><th>{escape(w['trainee'])}</th><th>{escape(w['lab'])}</th>{head}"
            f"<th>{escape(w['passed'])}</th><th>{escape(w['finished'])}</th><th>{escape(w['hints'])}</th>"
            f"<th>{escape(w['notes'])}</th></tr>"]
     for r in board.rows:
         cells = "".join(_cell_html(r.cells[c["id"]], r.started, lang) for c in board.checks)
         out.append(f'<tr class="{"problem" if r.problem or not r.running else ""}"><td class="name"><b>{escape(r.trainee)}</b></td>'
-                   f"<td><code>{escape(r.lab)}</code></td>{cells}"
+                   f'<td class="lab"><code>{escape(r.lab)}</code></td>{cells}'
                    f'<td class="score">{r.passed}/{r.total}</td><td class="c">{escape(since(r.finished, r.started))}</td>'
                    f'<td class="c">{r.hints}</td><td>{escape("; ".join(notes(r, lang)))}</td></tr>')
-    out.append("</table>")
+    out.append("</table></div>")
     out.append(f"<h2>{escape(w['checks'])}</h2><dl class=\"checks\">")
     out += [f"<dt>{escape(c['id'])}</dt><dd>{escape(c['title'].get(lang, ''))}</dd>" for c in board.checks]
     out.append("</dl></body></html>")
