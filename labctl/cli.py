@@ -307,6 +307,9 @@ def generate(
                                  show_default="the local image names"),
     ssh_key: Path = typer.Option(None, "--ssh-key", help="clabernetes: public key file put in every node's "
                                                         "authorized_keys.", show_default="none: no SSH login"),
+    hosts: Path = typer.Option(None, "--hosts", help="containerlab: also one topology per Docker host of this hosts "
+                               "file, in hosts/HOST/ (what `up --hosts` deploys; docs/MULTIHOST.md).",
+                               show_default="one host"),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
     """Write the containerlab topology and every node's FRR/BIRD config, or (--target clabernetes)
@@ -329,7 +332,13 @@ def generate(
         _fail(exc)
     plan = build_plan(model)
     dest = outdir or Path(plan.lab)
-    files = _render_target(plan, image or node_image_tags({plan.default_image, *plan.image_keys}), target, options)
+    images = image or node_image_tags({plan.default_image, *plan.image_keys})
+    files = _render_target(plan, images, target, options)
+    if hosts is not None:
+        try:
+            files.update(_split_over_hosts(plan, images, hosts, target))
+        except LabctlError as exc:
+            _fail(exc)
     write_lab(files, dest)
     if as_json:
         _dump({"lab": plan.lab, "target": target, "output": str(dest), "nodes": len(plan.nodes), "files": sorted(files)})
@@ -339,6 +348,16 @@ def generate(
         where = f"from {registry}" if registry else "under their local names (no --registry)"
         out.print(f"node images are named {where}: the cluster must be able to pull them; "
                   f"apply with: kubectl apply --server-side -f {dest}", highlight=False)
+
+
+def _split_over_hosts(plan, image, hosts_file: Path, target: str) -> dict[str, str]:
+    from labctl.model.hosts import load_hosts
+    from labctl.render.multihost import LAYOUT, render_host_topologies, render_layout
+
+    if target != "containerlab":
+        raise LabctlError("--hosts applies to --target containerlab only", hint="drop --hosts or --target")
+    hosts = load_hosts(hosts_file, plan.model)
+    return {**render_host_topologies(plan, image, hosts), LAYOUT: render_layout(plan, hosts, str(hosts_file.resolve()))}
 
 
 def _target_options(target: str, registry: str | None, ssh_key: Path | None) -> dict:

@@ -173,3 +173,19 @@ def test_up_with_a_wrong_hosts_file_fails_before_touching_docker(tmp_path):
     result = CliRunner().invoke(app, ["up", str(ix), "--hosts", str(hosts)])
     assert result.exit_code != 0
     assert "no host runs site(s) kurashiki, tsuyama" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generate_writes_the_hosts_topologies(tmp_path):
+    hosts = _hosts(tmp_path)
+    out = tmp_path / "lab"
+    result = CliRunner().invoke(app, ["generate", "-f", str(REGIONAL), "--hosts", str(hosts), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    written = json.loads(result.stdout)["files"]
+    assert {"hosts/a/kibi-ix.clab.yml", "hosts/b/kibi-ix.clab.yml", LAYOUT, "kibi-ix.clab.yml"} <= set(written)
+    layout = json.loads((out / LAYOUT).read_text())
+    plan = build_plan(load(REGIONAL))
+    assert layout["hosts_file"] == str(hosts.resolve())
+    assert len(layout["tunnels"]) == len(tunnels(plan, load_hosts(hosts, plan.model)))
+    bad = CliRunner().invoke(app, ["generate", "-f", str(REGIONAL), "--hosts", str(hosts), "--target", "clabernetes",
+                                   "-o", str(tmp_path / "k8s")])
+    assert bad.exit_code != 0 and "--hosts applies to --target containerlab only" in bad.stderr
