@@ -73,10 +73,8 @@ class Sampler(threading.Thread):
 
 
 def kind_of(node: str, daemons: dict[str, str]) -> str:
-    if node == "rs1":
-        return "route server BIRD"
-    if node == "rs2":
-        return "route server FRR"
+    if node in ("rs1", "rs2"):
+        return f"route server {(RS_DAEMON or ('bird' if node == 'rs1' else 'frr')).upper()}"
     if node.startswith("sw-") or node in ("s1", "s2", "s3", "s4"):
         return "switch"
     return f"member {daemons.get(node, '?').upper()}"
