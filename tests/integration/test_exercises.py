@@ -31,6 +31,7 @@ LABS = {
     "bfd-failover": ("ex-t-bfd", "172.30.226.0/24"),
     "rs-communities": ("ex-t-comm", "172.30.228.0/24"),
     "bilateral-session": ("ex-t-bilat", "172.30.229.0/24"),
+    "blackhole": ("ex-t-bhole", "172.30.230.0/24"),
 }
 
 
