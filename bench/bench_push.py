@@ -11,12 +11,12 @@ more IPv4 /24 (inside the lab prefix space 100.64.0.0/10) to every member in the
 Reports nodes changed, nodes per second (applied nodes / push wall time, CLI start included) and
 the phases from push's stamped progress lines (diff, apply, verify).
 
-Variants compare labctl revisions (or options) on the same lab in one run: each round is run once
-per variant, in turn, each with a change of its own. `--variant before=/tmp/rev-base` runs
+Variants compare labctl revisions (or options) in one run, one after the other, each on a lab of
+its own (up, rounds, down: push refuses a lab whose topology another revision rendered).
+`--variant before=/tmp/rev-base` runs
 `labctl` with PYTHONPATH=/tmp/rev-base (a `git archive REV labctl | tar -x -C /tmp/rev-base`
 checkout); text after a comma is passed to push (`after-w8=/work/labctl,--workers,8`). Without
---variant, the installed labctl is measured. `up` uses the first variant. `labctl down` at the end
-(also on error). Writes bench/results/push.json (or --results).
+--variant, the installed labctl is measured. `labctl down` after each variant (also on error). Writes bench/results/push.json (or --results).
 """
 
 from __future__ import annotations
@@ -80,7 +80,37 @@ def push_round(ix: Path, env: dict, extra: list[str], timeout: str) -> dict:
         entry["push"]["errors"] = {n["node"]: n.get("error") for n in nodes if n.get("error")}
         entry["push"]["down_sessions"] = conv.get("down_sessions", [])[:20]
         entry["push"]["stderr"] = proc.stderr[-1500:]
+        entry["push"]["stdout"] = proc.stdout[-1500:]
     return entry
+
+
+def run_variant(args, label: str, env: dict, extra: list[str], tmp: Path) -> dict:
+    """One variant on a lab of its own: `up`, the rounds, `down` (a revision renders its own
+    topology, and push refuses a lab whose topology another revision deployed)."""
+    src, ix = tmp / "large.yml", tmp / f"ix-{label}.yml"
+    doc = rewrite_ix(src, ix, args.lab, args.subnet)
+    out: dict = {"variant": label, "env": env, "push_args": extra, "rounds": []}
+    try:
+        proc, wall, data = labctl("up", str(ix), "--json", "--timeout", args.timeout, timeout=3600, env=env)
+        out["up"] = {"wall": round(wall, 2), "rc": proc.returncode, "ok": bool(data and data.get("ok")),
+                     "phases": (data or {}).get("phases"), "nodes": len((data or {}).get("configured", []))}
+        if not out["up"]["ok"]:
+            out["up"]["error"] = (data or {}).get("convergence", {}).get("down_sessions") or proc.stderr[-1500:]
+        print(f"{label} up: {out['up']['wall']}s ok={out['up']['ok']} phases {out['up']['phases']}", flush=True)
+        if data is None:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return out
+        for rnd in range(args.rounds):
+            add_prefix(doc, rnd)
+            ix.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+            entry = {"round": rnd + 1, "variant": label, **push_round(ix, env, extra, args.timeout)}
+            out["rounds"].append(entry)
+            print(f"round {rnd + 1} {label}: dry-run {entry['dry_run']}, push {entry['push']}", flush=True)
+    finally:
+        _, wall, _ = labctl("down", str(ix), "--json", timeout=900, env=env)
+        out["down_wall"] = round(wall, 2)
+        ensure_down(args.lab)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,44 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     variants = [parse_variant(v) for v in args.variant] or [("installed", {}, [])]
 
-    result: dict = {"date": now(), "lab": args.lab, "members": args.members, "rounds": [],
-                    "variants": {label: {"env": env, "push_args": extra} for label, env, extra in variants}}
+    result: dict = {"date": now(), "lab": args.lab, "members": args.members, "variants": []}
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
         tmp = Path(tmp)
-        src, ix = tmp / "large.yml", tmp / "ix.yml"
-        run([sys.executable, str(HERE / "make_large_ix.py"), str(args.members), "-o", str(src)], check=True)
-        doc = rewrite_ix(src, ix, args.lab, args.subnet)
-        try:
-            proc, wall, data = labctl("up", str(ix), "--json", "--timeout", args.timeout, timeout=3600,
-                                      env=variants[0][1])
-            result["up"] = {"wall": round(wall, 2), "rc": proc.returncode, "ok": bool(data and data.get("ok")),
-                            "phases": (data or {}).get("phases"), "nodes": len((data or {}).get("configured", []))}
-            if not result["up"]["ok"]:
-                result["up"]["error"] = (data or {}).get("convergence", {}).get("down_sessions") or proc.stderr[-1500:]
-            print(f"up: {result['up']['wall']}s ok={result['up']['ok']} phases {result['up']['phases']}", flush=True)
-            if data is None:
-                print(proc.stderr[-3000:], file=sys.stderr)
-                return 1
-            change = 0
-            for rnd in range(args.rounds):
-                for label, env, extra in variants:
-                    add_prefix(doc, change)
-                    change += 1
-                    ix.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
-                    entry = {"round": rnd + 1, "variant": label, **push_round(ix, env, extra, args.timeout)}
-                    result["rounds"].append(entry)
-                    print(f"round {rnd + 1} {label}: dry-run {entry['dry_run']}, push {entry['push']}", flush=True)
-        finally:
-            _, wall, _ = labctl("down", str(ix), "--json", timeout=900)
-            result["down_wall"] = round(wall, 2)
-            ensure_down(args.lab)
+        run([sys.executable, str(HERE / "make_large_ix.py"), str(args.members), "-o", str(tmp / "large.yml")], check=True)
+        for label, env, extra in variants:
+            result["variants"].append(run_variant(args, label, env, extra, tmp))
 
     rows = []
-    for e in result["rounds"]:
-        p, d = e["push"], e["dry_run"]
-        ph = p["phases"]
-        rows.append([e["round"], e["variant"], result["up"]["nodes"], d["would_change"], d["wall"], p["changed"],
-                     p["wall"], ph.get("diff"), ph.get("apply"), ph.get("verify"), p["nodes_per_s"], p["ok"]])
+    for v in result["variants"]:
+        for e in v["rounds"]:
+            p, d = e["push"], e["dry_run"]
+            ph = p["phases"]
+            rows.append([e["round"], e["variant"], v["up"]["nodes"], d["would_change"], d["wall"], p["changed"],
+                         p["wall"], ph.get("diff"), ph.get("apply"), ph.get("verify"), p["nodes_per_s"], p["ok"]])
     print()
     print(table(["round", "variant", "nodes", "would change", "dry-run s", "changed", "push s (wall)", "diff s",
                  "apply s", "verify s", "nodes/s", "ok"], rows))

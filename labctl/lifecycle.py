@@ -435,7 +435,7 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
             return PushReport(lab.plan.lab, dry_run, sorted(report, key=lambda n: n.node), None,
                               round(time.monotonic() - started, 2))
         progress(f"apply ({len(changed)} nodes)")
-        applied, apply_failed = _configure(lab, nr, node_files, nodes=changed, progress=progress)
+        applied, apply_failed = _apply_route_servers_first(lab, nr, node_files, changed, progress)
         progress("verify")
         everyone = nr if only is None else lab.nornir(workers=workers)  # the open connections serve again
         try:
@@ -459,6 +459,21 @@ def push(ix_file: Path | None, lab_name: str | None = None, dry_run: bool = Fals
         nr.close_connections()
     return PushReport(lab.plan.lab, False, sorted(report, key=lambda n: n.node), convergence,
                       round(time.monotonic() - started, 2))
+
+
+def _apply_route_servers_first(lab: Lab, nr, node_files: dict[str, dict[str, str]], changed: list[str],
+                               progress: Progress):
+    """Apply the changed route servers, then the other nodes: a member's new prefix then meets the
+    route servers' new filters. The other way round an FRR route server rejects it first and
+    re-runs its filters only after `bgp route-map delay-timer` (5 s)."""
+    servers = [n for n in changed if lab.plan.nodes[n].role == "route_server"]
+    applied, failed = _configure(lab, nr, node_files, nodes=servers, progress=progress) if servers else ({}, {})
+    rest = [n for n in changed if n not in servers]
+    if rest:
+        more, more_failed = _configure(lab, nr, node_files, nodes=rest, progress=progress)
+        applied.update(more)
+        failed.update(more_failed)
+    return applied, failed
 
 
 def _nodes_at_fault(plan: Plan, convergence: Convergence, changed: list[str]) -> set[str]:
