@@ -232,5 +232,5 @@ def down(class_name: str = _class_option(), as_json: bool = _json_option("what w
         _json({"ok": True, "class": rec.name, "labs": removed})
         return
     for r in removed:
-        out.print(f"{r['lab']}: {len(r.get('containers_removed') or [])} containers removed", highlight=False)
+        out.print(f"{r['lab']}: {r.get('containers_removed') or 0} containers removed", highlight=False)
     out.print(f"class {rec.name} removed", highlight=False)

@@ -122,7 +122,7 @@ def down(record: roster.ClassRecord, root: Path | None = None, progress: Progres
         if t.lab in running:
             out.append(lifecycle.down(lab_name=t.lab))
         else:
-            out.append({"lab": t.lab, "containers_removed": [], "workdir": str(lab_dir(root, t)),
+            out.append({"lab": t.lab, "containers_removed": 0, "workdir": str(lab_dir(root, t)),
                         "workdir_removed": lab_dir(root, t).exists()})
             shutil.rmtree(lab_dir(root, t), ignore_errors=True)
     roster.record_path(root, record.name).unlink(missing_ok=True)
