@@ -24,7 +24,8 @@ from labctl.runtime import images
 CONTAINERLAB_VERSION = "0.79.0"
 CONTAINERLAB_MODULE = "github.com/srl-labs/containerlab"
 DOCKERD_LOG = Path("/var/log/labctl-dockerd.log")
-# command -> Debian package; ssh is the transport scrapli uses to reach lab nodes, ip/tc/nsenter run faults
+# command -> Debian package; ssh (OpenSSH client) is for people reaching lab nodes (labctl itself
+# speaks SSH through paramiko), ip/tc/nsenter run faults
 APT_PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap", "iptables": "iptables", "unshare": "util-linux",
                 "nsenter": "util-linux", "ssh": "openssh-client", "ip": "iproute2", "curl": "curl"}
 
