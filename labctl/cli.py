@@ -596,13 +596,13 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON instead of the Markdown report."),
 ):
     """Build the IX design and the aggregator-ISP design of one file, one after the other; measure
-    locality and run the same scenarios on both; write compare.md (and compare.json).
+    locality and run the same scenarios on both; write compare.md, a self-contained compare.html and compare.json.
 
     Example: labctl compare -f ix.yml -o compare/
     """
     import json as _json
 
-    from labctl.report.compare import compare_markdown
+    from labctl.report.compare import compare_html, compare_markdown
     from labctl.scenarios.compare import compare as run_compare
 
     file = _ix_file(file, file_arg, required=True)
@@ -611,12 +611,13 @@ def compare(
         runs = run_compare(file, outdir, scenarios, progress)
     md = compare_markdown(file.stem, runs)
     (outdir / "compare.md").write_text(md)
+    (outdir / "compare.html").write_text(compare_html(file.stem, runs))
     (outdir / "compare.json").write_text(_json.dumps(runs, indent=1, default=str))
     if as_json:
         typer.echo(_json.dumps(runs, default=str))
     else:
         out.print(md, highlight=False, markup=False)
-    say.print(f"wrote {outdir / 'compare.md'} and {outdir / 'compare.json'}", highlight=False)
+    say.print(f"wrote {outdir / 'compare.md'}, compare.html and compare.json", highlight=False)
     raise typer.Exit(0 if not any(r.get("error") for r in runs) else 1)
 
 

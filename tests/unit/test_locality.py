@@ -125,7 +125,7 @@ def test_aggregator_design_has_no_fabric_and_one_shared_upstream(tmp_path):
 
 
 def test_compare_report_puts_both_designs_side_by_side():
-    from labctl.report.compare import compare_markdown
+    from labctl.report.compare import compare_html, compare_markdown
 
     probe = {"from": "kibinet", "to": "seto-net", "kind": "rerouted", "sent": 1000, "lost": 912, "outage_ms": 9120.0}
     local = {"from": "cdn-cache", "to": "city-net", "kind": "zero-loss", "sent": 900, "lost": 0, "outage_ms": 0.0}
@@ -146,6 +146,12 @@ def test_compare_report_puts_both_designs_side_by_side():
     assert "| member pairs whose traffic stays in the region | 28/28 (100 %) | 28/28 (100 %) |" in md
     assert "kibinet > seto-net: 9120 ms (912/1000 lost)" in md and "kibinet > seto-net: 20000 ms (2000/2000 lost)" in md
     assert "| upstream-down: traffic between members | 1 member pairs, 0 of 900 probes lost |" in md
+    # the same report as a self-contained page: same cells, escaped, no scripts or outside assets
+    runs = [run("ix", probe, 28), run("aggregator", {**probe, "to": "<seto>"}, 27)]
+    page = compare_html("regional-ix", runs)
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
+    assert "<th>ix</th><th>aggregator</th>" in page and "<td>28/28 (100 %)</td><td>27/28 (96 %)</td>" in page
+    assert "kibinet &gt; &lt;seto&gt;: 9120 ms (912/1000 lost)" in page and "<seto>" not in page
 
 
 def test_a_dual_homed_member_pings_from_its_own_lan_address():
