@@ -12,7 +12,7 @@ from rich.table import Table
 
 from labctl import __version__
 from labctl.completion import complete_node, complete_scenario
-from labctl.console import PhaseProgress, make_console
+from labctl.console import PhaseProgress, fail, make_console
 from labctl.errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_NOT_CONVERGED, LabctlError
 from labctl.classroom.command import class_app
 from labctl.exercises.command import exercise_app
@@ -47,13 +47,6 @@ out = make_console()
 err = make_console(stderr=True)
 
 
-def _fail(exc: LabctlError) -> None:
-    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-    if exc.hint:
-        err.print(f"  [bold]fix:[/] {escape(exc.hint)}", highlight=False)
-    raise typer.Exit(exc.exit_code)
-
-
 def _file_option(default: str = "./ix.yml"):
     return typer.Option(None, "--file", "-f", help="IX definition.", show_default=default)
 
@@ -66,11 +59,11 @@ def _file_argument():
 def _ix_file(option: Path | None, positional: Path | None, required: bool) -> Path | None:
     """The IX file from -f or the old positional form; for commands that build, ./ix.yml by default."""
     if option is not None and positional is not None and option != positional:
-        _fail(LabctlError(f"two IX files given ({positional} and -f {option})", "give one, with -f FILE"))
+        fail(LabctlError(f"two IX files given ({positional} and -f {option})", "give one, with -f FILE"))
     chosen = option or positional
     if chosen is None and required:
         if not Path("ix.yml").is_file():
-            _fail(LabctlError("no IX file given and no ix.yml in this folder",
+            fail(LabctlError("no IX file given and no ix.yml in this folder",
                               "give one with -f FILE, or write a starter with `labctl init`"))
         chosen = Path("ix.yml")
     return chosen
@@ -109,7 +102,7 @@ def host_setup(
         with PhaseProgress(err if as_json else out, "host setup") as progress:
             results = host.setup(on_step=lambda name: progress(f"{name} ..."), on_done=ended, stack_names=stack)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     failed = any(r.status == "failed" for r in results)
     if as_json:
         out.print_json(json.dumps({"ok": not failed, "steps": [r.__dict__ for r in results]}))
@@ -181,7 +174,7 @@ def init(
     source = bundled("topologies") / ("minimal.yml" if minimal else "regional-ix.yml")
     target, schema = directory / "ix.yml", directory / SCHEMA_FILENAME
     if target.exists() and not force:
-        _fail(LabctlError(f"{target} already exists", "use --force to overwrite it, or pick another folder"))
+        fail(LabctlError(f"{target} already exists", "use --force to overwrite it, or pick another folder"))
     directory.mkdir(parents=True, exist_ok=True)
     schema.write_text(ix_json_schema_text())
     target.write_text(modeline(SCHEMA_FILENAME) + source.read_text())
@@ -284,7 +277,7 @@ def image_push(
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump({"registry": registry, "images": pushed})
         return
@@ -329,7 +322,7 @@ def generate(
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     plan = build_plan(model)
     dest = outdir or Path(plan.lab)
     images = image or node_image_tags({plan.default_image, *plan.image_keys})
@@ -338,7 +331,7 @@ def generate(
         try:
             files.update(_split_over_hosts(plan, images, hosts, target))
         except LabctlError as exc:
-            _fail(exc)
+            fail(exc)
     write_lab(files, dest)
     if as_json:
         _dump({"lab": plan.lab, "target": target, "output": str(dest), "nodes": len(plan.nodes), "files": sorted(files)})
@@ -426,7 +419,7 @@ def up(
 
     file = _ix_file(file, file_arg, required=True)
     if design not in (None, "ix", "aggregator"):
-        _fail(LabctlError(f"unknown design '{design}'", "use --design ix or --design aggregator"))
+        fail(LabctlError(f"unknown design '{design}'", "use --design ix or --design aggregator"))
     if design == "aggregator":
         file = lifecycle.design_file(file, design, file.parent / ".labctl" / "designs")
     try:
@@ -435,7 +428,7 @@ def up(
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump({"ok": report.ok, **{k: v for k, v in report.__dict__.items() if k != "convergence"},
                "convergence": _convergence_dict(report.convergence)})
@@ -491,7 +484,7 @@ def down(
     try:
         result = lifecycle.down(_ix_file(file, file_arg, required=False), lab_name, keep)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump(result)
     else:
@@ -518,7 +511,7 @@ def status(
     try:
         st = lifecycle.status(_ix_file(file, file_arg, required=False), lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump({"lab": st.lab, "converged": st.convergence.converged, "nodes": st.nodes,
                "sessions": {n: [s.__dict__ for s in b.sessions] for n, b in st.bgp.items()},
@@ -550,11 +543,11 @@ def lg(
     try:
         ipaddress.ip_network(prefix, strict=False)
     except ValueError:
-        _fail(LabctlError(f"'{prefix}' is not a prefix", "give one like 198.18.1.0/24 or 2001:db8:1::/48"))
+        fail(LabctlError(f"'{prefix}' is not a prefix", "give one like 198.18.1.0/24 or 2001:db8:1::/48"))
     try:
         result = lifecycle.lg(node, prefix, file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump(result)
     else:
@@ -578,7 +571,7 @@ def locality(
     try:
         result = lifecycle.locality(file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump(result)
     else:
@@ -649,7 +642,7 @@ def push(
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump({"ok": report.ok, "lab": report.lab, "dry_run": report.dry_run, "seconds": report.seconds,
                "nodes": [n.__dict__ for n in report.nodes],
@@ -703,7 +696,7 @@ def test_cmd(
     say = err if as_json else out  # stdout carries only JSON under --json
     for name in scenarios or []:
         if name.endswith(".json"):
-            _fail(LabctlError(f"'{name}' is not a scenario", f"--json is a flag now; write the results with --results {name}"))
+            fail(LabctlError(f"'{name}' is not a scenario", f"--json is a flag now; write the results with --results {name}"))
     try:
         chosen = resolve(scenarios or [])
         if up_file is not None:
@@ -711,11 +704,11 @@ def test_cmd(
                 report_up = lifecycle.up(up_file, progress=progress)
             if not report_up.ok:
                 _print_convergence(report_up.convergence)
-                _fail(LabctlError(f"lab {report_up.lab} did not come up", "see the sessions above; `labctl status`"))
+                fail(LabctlError(f"lab {report_up.lab} did not come up", "see the sessions above; `labctl status`"))
             file = up_file
         target = lifecycle.find_lab(file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     results = _run_scenarios(target, chosen, say)
     written = write_all(target.plan.lab, results, junit, results_out, report)
     if report:
@@ -775,7 +768,7 @@ def report_summary(
     try:
         cases = read_junit(junit)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         _dump({"file": str(junit), "cases": cases})
     else:
@@ -819,11 +812,11 @@ def exec_cmd(
     try:
         target = lifecycle.node_target(node, file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if command[:1] == ["--"]:  # `--` after NODE is only a separator
         command = command[1:]
     if not command:
-        _fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
+        fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
     if as_json:
         _run_as_json(target, command)
     raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False, engine=target.engine))
@@ -850,9 +843,9 @@ def connect(
     try:
         target = lifecycle.node_target(node, file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json and command is None:
-        _fail(LabctlError("--json needs a command to run", f"e.g. labctl connect {node} -c 'show bgp summary' --json"))
+        fail(LabctlError("--json needs a command to run", f"e.g. labctl connect {node} -c 'show bgp summary' --json"))
     if as_json:
         _run_as_json(target, target.cli_command(command, shell))
     if command is not None:
@@ -884,7 +877,7 @@ def logs(
             raise LabctlError(f"{node} is a site switch and runs no routing daemon",
                               f"see its bridge with `labctl exec {node} -- bridge link`")
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json and not follow:
         proc = nodes.run(target.lab, target.node, ["tail", "-n", str(lines), target.daemon_log],
                          engine=target.engine)
@@ -918,9 +911,9 @@ def capture(
     try:
         target, interface = lifecycle.capture_target(where, file, lab_name)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json and write in (None, "-"):
-        _fail(LabctlError("--json needs -w FILE (stdout carries the pcap otherwise)", f"e.g. labctl capture {where} -w x.pcap --json"))
+        fail(LabctlError("--json needs -w FILE (stdout carries the pcap otherwise)", f"e.g. labctl capture {where} -w x.pcap --json"))
     err.print(f"capturing on {target.node}:{interface}", highlight=False)
     if write not in (None, "-"):
         with open(write, "wb") as sink:
@@ -957,14 +950,14 @@ def graph(
 
     chosen = format_for(str(output) if output else None, fmt)
     if chosen not in FORMATS:
-        _fail(LabctlError(f"unknown format '{chosen}'", f"use one of: {', '.join(FORMATS)}"))
+        fail(LabctlError(f"unknown format '{chosen}'", f"use one of: {', '.join(FORMATS)}"))
     try:
         chosen_file = _ix_file(file, file_arg, required=False) or (Path("ix.yml") if Path("ix.yml").is_file() else None)
         plan = lifecycle.open_lab(chosen_file).plan if chosen_file else lifecycle.find_lab().plan
     except ModelErrors as exc:
         _report_model_errors(exc, False)
     except LabctlError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         from labctl.report.graph import boxes, edges
 

@@ -8,9 +8,14 @@ truncated, and long rows simply stay long.
 
 from __future__ import annotations
 
-from typing import IO
+import json
+from typing import IO, NoReturn
 
+import typer
 from rich.console import Console
+from rich.markup import escape
+
+from labctl.errors import LabctlError
 
 UNBOUNDED_WIDTH = 100_000
 
@@ -20,6 +25,20 @@ def make_console(file: IO[str] | None = None, stderr: bool = False) -> Console:
     if not console.is_terminal:
         console.width = UNBOUNDED_WIDTH
     return console
+
+
+def fail(exc: LabctlError, as_json: bool = False) -> NoReturn:
+    """End a command on a LabctlError: the message and its fix on stderr (or, with --json, as JSON on
+    stdout), exit status from the error."""
+    if as_json:
+        make_console().print_json(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint},
+                                             ensure_ascii=False))
+    else:
+        err = make_console(stderr=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc.message))}", highlight=False)
+        if exc.hint:
+            err.print(f"  [bold]fix:[/] {escape(exc.hint)}", highlight=False)
+    raise typer.Exit(exc.exit_code)
 
 
 class PhaseProgress:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from labctl.console import PhaseProgress, make_console
+from labctl.console import PhaseProgress, fail, make_console
 from labctl.errors import EXIT_FAILED, LabctlError
 
 class_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -41,16 +41,6 @@ def _group() -> None:
 
     Example: labctl class up first-sessions --trainees 4 && labctl class check --html scoreboard.html
     """
-
-
-def _fail(exc: LabctlError, as_json: bool = False) -> None:
-    if as_json:
-        out.print_json(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint}, ensure_ascii=False))
-    else:
-        err.print(f"[bold red]error:[/] {escape(str(exc.message))}", highlight=False)
-        if exc.hint:
-            err.print(f"  [bold]fix:[/] {escape(exc.hint)}", highlight=False)
-    raise typer.Exit(exc.exit_code)
 
 
 def _json(data) -> None:
@@ -85,9 +75,9 @@ def up(
         with PhaseProgress(err if as_json else out, "class up") as progress:
             result = run.up(exercise, names, class_name, subnets, progress=progress)
     except OSError as exc:
-        _fail(LabctlError(f"cannot read {roster_file}: {exc.strerror or exc}", "give a file of names, one a line"), as_json)
+        fail(LabctlError(f"cannot read {roster_file}: {exc.strerror or exc}", "give a file of names, one a line"), as_json)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     rec = result.record
     if as_json:
         _json({"ok": not rec.failed, **asdict(rec), "seconds": result.seconds})
@@ -107,7 +97,7 @@ def _print_up(rec, seconds: dict[str, float]) -> None:
     out.print(table)
     out.print(f"Each trainee: `labctl connect {rec.router} --lab LAB` opens the router's CLI; "
               "`labctl exercise check --lab LAB` checks their work (hints for them).", highlight=False)
-    out.print(f"Instructor: `labctl class check --html scoreboard.html`; remove every lab: `labctl class down`.",
+    out.print("Instructor: `labctl class check --html scoreboard.html`; remove every lab: `labctl class down`.",
               highlight=False)
 
 
@@ -123,7 +113,7 @@ def status(class_name: str = _class_option(), as_json: bool = _json_option("each
         rec = roster.read(Path.cwd(), class_name)
         board = run.scoreboard(rec)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     rows = [{"trainee": t.name, "lab": t.lab, "subnet": t.subnet, "running": r.running,
              "connect": f"labctl connect {rec.router} --lab {t.lab}", "passed": r.passed, "checks": r.total,
              "check_runs": r.check_runs, "failed_to_start": rec.failed.get(t.name)}
@@ -185,7 +175,7 @@ def scoreboard(class_name: str = _class_option(), html: Path = _html_option(), l
         board = run.scoreboard(roster.read(Path.cwd(), class_name))
         _show_board(board, lang, html, as_json)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
 
 
 @class_app.command()
@@ -210,7 +200,7 @@ def check(class_name: str = _class_option(), wait: float = typer.Option(0, "--wa
         board = run.scoreboard(rec)
         _show_board(board, lang, html, as_json)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     raise typer.Exit(0 if all(r.passed == r.total for r in board.rows) else EXIT_FAILED)
 
 
@@ -227,7 +217,7 @@ def down(class_name: str = _class_option(), as_json: bool = _json_option("what w
         with PhaseProgress(err if as_json else out, "class down") as progress:
             removed = run.down(rec, progress=progress)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     if as_json:
         _json({"ok": True, "class": rec.name, "labs": removed})
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from labctl.console import PhaseProgress, make_console
+from labctl.console import PhaseProgress, fail, make_console
 from labctl.errors import EXIT_FAILED, LabctlError
 from labctl.exercises.text import language, ui
 
@@ -42,16 +42,6 @@ def _group() -> None:
     """
 
 
-def _fail(exc: LabctlError, as_json: bool = False) -> None:
-    if as_json:
-        out.print_json(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint}, ensure_ascii=False))
-    else:
-        err.print(f"[bold red]error:[/] {escape(str(exc.message))}", highlight=False)
-        if exc.hint:
-            err.print(f"  [bold]fix:[/] {escape(exc.hint)}", highlight=False)
-    raise typer.Exit(exc.exit_code)
-
-
 def _complete_name(incomplete: str) -> list[str]:
     """Shell completion of `exercise start NAME`: the bundled exercises (reads files only)."""
     try:
@@ -77,7 +67,7 @@ def list_cmd(lang: str = _lang_option(), as_json: bool = _json_option("the exerc
     try:
         lang = language(lang)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     rows, broken = [], False
     for name in builtin_names():
         try:  # one bad file must not hide the others
@@ -129,7 +119,7 @@ def start(
         with PhaseProgress(err if as_json else out, "exercise start") as progress:
             loaded, state, report = run.start(name, lab, subnet, progress=progress)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     ex, t = loaded.exercise, ui(lang)
     if as_json:
         _json({"ok": True, "exercise": ex.name, "lab": state.lab, "router": state.trainee, "workdir": report.workdir,
@@ -166,7 +156,7 @@ def check(
         with PhaseProgress(err, "exercise check") as progress:
             result = run.check(lab, wait, progress=progress)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     if as_json:
         _json({"exercise": result.exercise, "lab": result.lab, "t": result.t, "passed": result.passed,
                "seconds": result.seconds, "checks": [r.as_dict() for r in result.results],
@@ -204,7 +194,7 @@ def hint(lab: str = _lab_option(), lang: str = _lang_option(), as_json: bool = _
         lang = language(lang)
         running, shown = run.hint(lab)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     total, t = len(running.loaded.exercise.hints), ui(lang)
     if as_json:
         _json({"lab": running.state.lab, "total": total, "shown": len(running.state.hints),
@@ -243,7 +233,7 @@ def _put_config(action: str, lab: str | None, lang: str | None, as_json: bool) -
         with PhaseProgress(err if as_json else out, f"exercise {action}") as progress:
             running = (run.solve if action == "solve" else run.reset)(lab, progress=progress)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     if as_json:
         _json({"ok": True, "lab": running.state.lab, "router": running.state.trainee, "action": action})
         return
@@ -272,7 +262,7 @@ def report(
         lang = language(lang)
         running = run.running(lab)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     text = rep.to_markdown(running.loaded, running.state, lang)
     if junit:
         junit.write_text(rep.to_junit(running.loaded, running.state))

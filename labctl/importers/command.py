@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl.console import make_console
+from labctl.console import fail, make_console
 from labctl.errors import LabctlError
 
 if TYPE_CHECKING:
@@ -33,16 +33,6 @@ def _group() -> None:
 
     Example: labctl import ixf members.json --sample 20 -o ix.yml
     """
-
-
-def _fail(exc: LabctlError, as_json: bool) -> None:
-    if as_json:
-        out.print_json(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint}))
-    else:
-        err.print(Text.assemble(("error:", "bold red"), " ", exc.message), highlight=False)
-        if exc.hint:
-            err.print(Text.assemble("  ", ("fix:", "bold"), " ", exc.hint), highlight=False)
-    raise typer.Exit(exc.exit_code)
 
 
 def write_atomically(target: Path, text: str, force: bool) -> None:
@@ -120,7 +110,7 @@ def ixf(
         result = import_ixf(file, ixp_id=ixp_id, vlan_id=vlan_id, sample=sample, members=asns)
         write_atomically(output, result.text, force)
     except LabctlError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     if as_json:
         out.print_json(json.dumps({"ok": True, "output": str(output), **result.summary()}))
     else:

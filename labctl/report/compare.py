@@ -7,7 +7,6 @@ from html import escape
 
 from labctl.report import locality as loc_report
 from labctl.report.html import STYLE
-from labctl.report.locality import locality_markdown
 
 
 def _scenario(run: dict, name: str) -> dict | None:
@@ -82,7 +81,7 @@ def compare_markdown(name: str, runs: list[dict]) -> str:
     lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in _summary_rows(runs)]
     for r in runs:
         lines += ["", f"## {r['design']} design: locality", ""]
-        lines.append(locality_markdown(r["locality"]) if r.get("locality") else "not measured")
+        lines.append(loc_report.locality_markdown(r["locality"]) if r.get("locality") else "not measured")
         for sc in r.get("scenarios", []):
             lines += [f"### {r['design']}: {sc['name']} ({_verdict(sc)})", "", sc["target"], ""]
             lines += [f"- {line}" for line in _scenario_lines(sc)]
