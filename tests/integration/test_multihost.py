@@ -78,7 +78,8 @@ def _leftovers_b(env: dict) -> list[str]:
     found += [f"link in b: {line.split(':')[1].strip()}" for line in links.splitlines()
               if "vxlan" in line or "br-" in line or "clab" in line]
     found += [f"netns {n}" for n in Path("/var/run/netns").iterdir() if n.name.startswith(f"clab-{LAB}-")]
-    found += [f"route {r}" for r in _in_ns(None, "ip", "route").splitlines() if SUBNET.rsplit(".", 2)[0] in r]
+    # this lab's subnet only: another lab on the machine may have a bridge in 172.30.0.0/16
+    found += [f"route {r}" for r in _in_ns(None, "ip", "route").splitlines() if r.startswith(SUBNET.rsplit(".", 1)[0] + ".")]
     found += [f"vxlan here: {line.split(':')[1].strip()}" for line in _in_ns(None, "ip", "-o", "-d", "link").splitlines()
               if "vxlan id 4" in line and "10.253.79." in line]
     return found
