@@ -182,7 +182,9 @@ def _probe_check(sc: Scenario, probe: ProbeResult, kind: str, obs: Observation) 
     if probe.sent == 0:
         return Check(name, "probes sent", "no probe ran", "fail")
     if kind == "rerouted":
-        return _rerouted_check(name, probe, obs)
+        # ix-down's members meet again through their upstreams; a lost router's member through its other router
+        via = "through transit" if sc.fault == "ix-down" else "through the member's other router"
+        return _rerouted_check(name, probe, obs, via)
     strict = kind == "zero-loss"
     if sc.data_plane == "measured-loss" and not strict:
         p = (sc.impair.loss_percent if sc.impair else 0) / 100
@@ -198,14 +200,14 @@ def _probe_check(sc: Scenario, probe: ProbeResult, kind: str, obs: Observation) 
     return None  # an unasserted probe (the outage a lost member's customers see): reported, not judged
 
 
-def _rerouted_check(name: str, probe: ProbeResult, obs: Observation) -> Check:
-    """A member that lost a router keeps another: its prefix answers again before the fault ends,
-    through the surviving router (the outage is what the member's customers see)."""
+def _rerouted_check(name: str, probe: ProbeResult, obs: Observation, via: str) -> Check:
+    """A member that lost a router keeps another (or, when the IX is down, its transit): its prefix
+    answers again before the fault ends, `via` that path (the outage is what its customers see)."""
     tail = max(obs.t_restore - 1.0, obs.t0)
     sent, lost = probe.loss_between(tail, obs.t_restore)
     outage = f"{probe.outage_seconds * 1000:.0f} ms outage, {probe.lost} lost of {probe.sent}"
     ok = sent > 0 and lost == 0
-    return Check(name, "reachable again through the member's other router before the fault ends",
+    return Check(name, f"reachable again {via} before the fault ends",
                  f"{outage}; last second of the fault: {lost} lost of {sent}", "pass" if ok else "fail")
 
 

@@ -184,3 +184,19 @@ def test_recovery(plan):
 def test_observers_that_gave_nothing_fail(plan):
     v = run(plan, LINK_DOWN, observer_errors={"rs2": "ssh: connection refused"})
     assert check(v, "observers on rs2").status == "fail"
+
+
+def test_ix_down_probes_are_judged_as_rerouted_through_transit(plan):
+    # lost from T0 for 5 s (hold timers, then transit takes over), answered again before the restore
+    times = [T0 - 1 + 0.01 * i for i in range(int((T_RESTORE - T0 + 2) / 0.01))]
+    received = frozenset(i for i, t in enumerate(times) if not T0 <= t < T0 + 5)
+    healed = ProbeResult("kibinet", "seto-net", 0.01, len(times), len(received), received_seqs=received,
+                         send_times=times, first_sent=times[0], base=times[0])
+    cut = ProbeResult("kibinet", "seto-net", 0.01, len(times), 100, received_seqs=frozenset(range(100)),
+                      send_times=times, first_sent=times[0], base=times[0])
+    sc = Scenario(name="x", fault="ix-down", target="auto")
+    passed = check(run(plan, sc, probes=[(healed, "rerouted")]), "data plane kibinet -> seto-net")
+    assert passed.status == "pass" and passed.expected == "reachable again through transit before the fault ends"
+    assert check(run(plan, sc, probes=[(cut, "rerouted")]), "data plane kibinet -> seto-net").status == "fail"
+    member = check(run(plan, LINK_DOWN, probes=[(healed, "rerouted")]), "data plane kibinet -> seto-net")
+    assert "through the member's other router" in member.expected
