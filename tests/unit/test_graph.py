@@ -66,12 +66,32 @@ def test_regional_picture_has_every_node_trunk_and_asn():
 def test_mermaid_and_dot_name_every_node_and_edge():
     plan = build_plan(load(REPO / "topologies" / "regional-ix.yml"))
     mermaid, dot = to_mermaid(plan), to_dot(plan)
-    for name in (n for n, node in plan.nodes.items() if node.role != "upstream"):
+    for name in plan.nodes:
         assert f'"{name}" [label="{name}\\n' in dot
         assert f'n_{name.replace("-", "_")}' in mermaid
-    assert dot.count(" -- ") == len([l for l in plan.links if not l.transit]) + 1  # access links and trunks, plus the bilateral pair
+    assert dot.count(" -- ") == len(plan.links) + 1  # access, trunk and transit links, plus the bilateral pair
+    assert dot.count('[label="transit"') == len([l for l in plan.links if l.transit]) > 0
     assert dot.count("{") == dot.count("}")
-    assert mermaid.count("subgraph") == mermaid.count("\n  end") == 3
+    # three sites and the upstreams' own column
+    assert mermaid.count("subgraph") == mermaid.count("\n  end") == 4
+    assert 'n_tokyo{{"tokyo<br/>upstream · FRR · AS65001"}}' in mermaid
+
+
+def test_the_aggregator_design_is_drawn_without_switches_trunks_or_bilaterals(tmp_path):
+    source = (REPO / "topologies" / "regional-ix.yml").read_text()
+    ix = tmp_path / "agg.yml"
+    ix.write_text(source.replace("\nix:\n", "\nix:\n  design: aggregator\n", 1))
+    plan = build_plan(load(ix))
+    assert plan.model.ix.design == "aggregator"
+    dot, svg = to_dot(plan), to_svg(plan)
+    assert '"aggregator" [label="aggregator\\naggregator ISP' in dot
+    assert "sw-" not in dot and "penwidth=3" not in dot and "bilateral" not in dot
+    transit = [l for l in plan.links if l.transit]
+    assert dot.count('[label="transit"') == len(transit) == 11  # 8 members to it, it to 2 upstreams, tokyo-osaka
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "upstreams (outside the region)" in texts and "site switch" not in texts
+    assert any(t and t.startswith("No IX: every member's router links to the aggregator ISP") for t in texts)
 
 
 def test_trunk_labels():
