@@ -325,13 +325,3 @@ def test_list_shows_a_broken_bundled_file_and_the_others(tmp_path, monkeypatch):
     assert result.exit_code == 1
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["first-sessions"]["checks"] == 5 and "problem(s)" in rows["zz-broken"]["error"]
-
-
-def test_drafts_stay_valid():
-    from labctl.exercises.load import BUILTIN_DIR
-
-    drafts = sorted((BUILTIN_DIR.parent / "drafts").glob("*.yml"))
-    assert drafts
-    for path in drafts:
-        start, solution = load_exercise(path).configs()
-        assert start != solution
