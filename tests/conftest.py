@@ -87,3 +87,31 @@ def golden_image() -> str:
 def render():
     """`render(path, image=GOLDEN_IMAGE)` -> {relative path: text}."""
     return render_file
+
+
+@pytest.fixture(scope="session")
+def screenshot():
+    """shot(page, png, size) -> png: a page as headless Chromium renders it. Needs Debian's `chromium`
+    (and `fonts-ipafont-gothic` for Japanese pages); CI runs on a fresh machine, so there they are
+    part of this fixture's set-up (package lists may be stale); elsewhere a missing browser skips."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("chromium")
+    if in_ci() and (exe is None or not Path("/usr/share/fonts/opentype/ipafont-gothic").exists()):
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "fonts-ipafont-gothic"]
+        if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
+            subprocess.run(install, check=True, capture_output=True, env=env)
+        exe = shutil.which("chromium")
+    if exe is None:
+        pytest.skip("needs Debian's chromium: apt-get install chromium fonts-ipafont-gothic (CI=true installs them)")
+
+    def shot(page: Path, png: Path, size: str = "1200,2200") -> Path:
+        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--window-size={size}", f"--screenshot={png}", page.as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        return png
+
+    return shot

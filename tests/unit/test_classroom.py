@@ -165,3 +165,25 @@ def test_ipv6_management_subnet_follows_the_ipv4_one(examples):
     assert v6("cls-t2", "172.29.1.0/24") == "3fff:172:29:1::/64"
     derived = v6("some-lab", None)
     assert derived.startswith("3fff:172:30:")  # the derived subnets are unchanged (172.30.N.0/24)
+
+
+def test_scoreboard_renders_in_headless_chromium(screenshot, tmp_path):
+    """The instructor's page as a browser draws it, in English and Japanese: pass and fail cells,
+    the score badges; PNGs kept in the test's tmp folder for a look."""
+    from PIL import Image
+
+    b = board({"alice": state("cls-alice", [(60, False, False), (125, True, True)]),
+               "bob": state("cls-bob", [(90, True, False)]), "carol": state("cls-carol", [])})
+    for lang in ("en", "ja"):
+        page = tmp_path / f"scoreboard-{lang}.html"
+        page.write_text(sb.to_html(b, lang))
+        png = screenshot(page, tmp_path / f"scoreboard-{lang}.png", "1300,700")
+        image = Image.open(png).convert("RGB")
+        histogram = image.getcolors(maxcolors=image.size[0] * image.size[1]) or []
+
+        def area(rgb: tuple[int, int, int]) -> int:
+            return sum(n for n, c in histogram if all(abs(a - b) <= 4 for a, b in zip(c, rgb)))
+
+        assert len(histogram) > 100, f"{lang}: a blank page"
+        assert area((0xf0, 0xfd, 0xf4)) > 2000, f"{lang}: no passed cells drawn"  # td.pass
+        assert area((0xfe, 0xf2, 0xf2)) > 1000, f"{lang}: no failed cells drawn"  # td.fail

@@ -7,10 +7,7 @@ test_judge.py), so no lab is needed. The screenshot test needs Debian's `chromiu
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -115,29 +112,6 @@ def test_write_html(tmp_path, results, plan):
 
 # ---------------------------------------------------------------- in a real browser
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    exe = shutil.which("chromium")
-    if exe is None and os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-        # CI runs on a fresh machine: the browser is part of this test's set-up (package lists may be stale)
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
-        if subprocess.run(install, capture_output=True, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
-            subprocess.run(install, check=True, capture_output=True, env=env)
-        exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("needs Debian's chromium: apt-get install chromium (CI=true installs it)")
-    return exe
-
-
-def screenshot(chromium: str, page: Path, png: Path, size: str = "1200,2200") -> Path:
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size={size}", f"--screenshot={png}", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
-    return png
-
-
 def rendering_problems(png: Path) -> list[str]:
     """Why a screenshot does not show a rendered report (empty list: it does)."""
     from PIL import Image
@@ -165,18 +139,18 @@ def rendering_problems(png: Path) -> list[str]:
     return problems
 
 
-def test_report_renders_in_headless_chromium(chromium, results, plan, tmp_path):
+def test_report_renders_in_headless_chromium(screenshot, results, plan, tmp_path):
     page = write_html(tmp_path, "kibi-ix", results, plan)
-    png = screenshot(chromium, page, tmp_path / "report.png")
+    png = screenshot(page, tmp_path / "report.png")
     assert rendering_problems(png) == []
 
 
-def test_an_empty_page_is_caught(chromium, tmp_path):
+def test_an_empty_page_is_caught(screenshot, tmp_path):
     """The check above can fail: a blank page and a page whose SVGs are missing are both reported."""
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><html><body></body></html>")
-    assert len(rendering_problems(screenshot(chromium, blank, tmp_path / "blank.png"))) >= 3
+    assert len(rendering_problems(screenshot(blank, tmp_path / "blank.png"))) >= 3
     text_only = tmp_path / "text.html"
     text_only.write_text(re.sub(r"<svg\b.*?</svg>", "", to_html("kibi-ix", [], None), flags=re.S))
-    problems = rendering_problems(screenshot(chromium, text_only, tmp_path / "text.png"))
+    problems = rendering_problems(screenshot(text_only, tmp_path / "text.png"))
     assert "FRR boxes not visible" in problems and "probe-loss bars not visible" in problems
