@@ -32,6 +32,11 @@ def collect_routes(task: Task) -> Result:
     return Result(host=task.host, result=routes)
 
 
+def rtr_clients(task: Task) -> Result:
+    """The addresses the node's RPKI cache (StayRTR) serves over RTR now."""
+    return Result(host=task.host, result=rtr.clients(node_shell(task)))
+
+
 def session_detail(task: Task, peers: dict[str, str]) -> Result:
     """State and the last error of chosen sessions. peers: peer address -> peer node name."""
     sh, daemon = node_shell(task), node_daemon(task)

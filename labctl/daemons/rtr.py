@@ -1,7 +1,8 @@
 """The RPKI-to-Router cache on a route server: StayRTR serving the lab's ROA set.
 
 Every route server with ROAs runs StayRTR (Debian's `stayrtr` package, in the node image) on
-127.0.0.1:PORT. It reads the lab's ROA set from ROA_FILE, a file in rpki-client's JSON format
+port PORT (of every address: the route server's own daemon connects to 127.0.0.1, and a member
+may use it as its validator over the peering LAN, as some IXs offer). It reads the lab's ROA set from ROA_FILE, a file in rpki-client's JSON format
 that labctl renders, and serves it over RTR (RFC 8210) to the routing daemon on the same node:
 FRR's `rpki` module, BIRD's `protocol rpki`. A `labctl push` that changes the ROAs writes the new
 file and sends StayRTR a SIGHUP: it re-reads the file at once, bumps its serial and sends every
@@ -35,7 +36,7 @@ LOG = "/var/log/labctl-stayrtr.log"
 REFRESH = 30  # StayRTR re-reads the file this often anyway (s)
 RTR_REFRESH, RTR_RETRY, RTR_EXPIRE = 60, 10, 7200  # what it tells the routers (End of Data, RFC 8210)
 # -checktime=false: the lab's ROA file carries no build time a real validator would sign off
-COMMAND = (f"stayrtr -cache {ROA_FILE} -bind {ADDRESS}:{PORT} -refresh {REFRESH} -checktime=false -protocol 1 "
+COMMAND = (f"stayrtr -cache {ROA_FILE} -bind :{PORT} -refresh {REFRESH} -checktime=false -protocol 1 "
            f"-rtr.refresh {RTR_REFRESH} -rtr.retry {RTR_RETRY} -rtr.expire {RTR_EXPIRE} -metrics.addr {METRICS}")
 
 SYNC_TIMEOUT = 60  # how long a push waits for a daemon's ROA table to match the rendered file (s)
@@ -161,6 +162,22 @@ NUDGE_AFTER = 8.0
 def counts(vrp_set: set[Vrp]) -> dict[str, int]:
     """VRPs per family, {"ipv4": n, "ipv6": n}."""
     return {"ipv4": sum(1 for v in vrp_set if ":" not in v[0]), "ipv6": sum(1 for v in vrp_set if ":" in v[0])}
+
+
+def parse_clients(text: str) -> list[str]:
+    """Remote addresses of `ss -Htn state established sport = :PORT` (the RTR clients), sorted."""
+    out = set()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            address = fields[3].rsplit(":", 1)[0].strip("[]")
+            out.add(address.removeprefix("::ffff:"))
+    return sorted(out)
+
+
+def clients(sh: NodeShell) -> list[str]:
+    """The addresses connected to the cache over RTR now (the node's own daemon: 127.0.0.1)."""
+    return parse_clients(sh.run(f"ss -Htn state established '( sport = :{PORT} )'", check=False)[1])
 
 
 def metrics(sh: NodeShell) -> dict[str, int]:

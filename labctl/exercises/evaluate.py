@@ -12,9 +12,10 @@ from ipaddress import ip_network
 
 from labctl import daemons
 from labctl.daemons.records import NodeBgp, Route
+from labctl.daemons.rtr import PORT as RTR_PORT
 from labctl.exercises.load import ping_address
-from labctl.exercises.schema import (AcceptedCheck, AnnouncedCheck, ReachabilityCheck, RouteCheck, ScenarioCheck,
-                                     SessionCheck)
+from labctl.exercises.schema import (AcceptedCheck, AnnouncedCheck, ReachabilityCheck, RibCheck, RouteCheck, RtrCheck,
+                                     ScenarioCheck, SessionCheck)
 from labctl.plan import Plan
 from labctl.policy.data import REASON_BY_CODE
 from labctl.scenarios.outcome import ScenarioResult
@@ -31,6 +32,7 @@ class Observations:
     routes: dict[str, list[Route]] = field(default_factory=dict)  # node -> every path it holds (collect_routes)
     scenarios: dict[str, ScenarioResult] = field(default_factory=dict)  # check id -> the scenario's result
     pings: dict[str, str] = field(default_factory=dict)  # check id -> fping's output at the check's router
+    rtr: dict[str, list[str]] = field(default_factory=dict)  # route server -> addresses its RPKI cache serves
     errors: dict[str, str] = field(default_factory=dict)  # node (or check id) -> why it gave no answer
 
 
@@ -62,7 +64,7 @@ def judge_one(plan: Plan, trainee: str, check, obs: Observations) -> CheckResult
         expected = bi("an answer")
     else:
         fn = {SessionCheck: _session, RouteCheck: _route, AcceptedCheck: _accepted, AnnouncedCheck: _announced,
-              ReachabilityCheck: _reachability}
+              ReachabilityCheck: _reachability, RibCheck: _rib, RtrCheck: _rtr}
         passed, expected, observed = fn[type(check)](plan, trainee, check, obs)
     return CheckResult(check.id, check.kind, title, passed, expected, observed)
 
@@ -155,10 +157,12 @@ def _describe(route: Route) -> str:
 def _from_peer(plan: Plan, at: str, peer: str, routes: list[Route]) -> list[Route]:
     """The paths `at` received from `peer` (by address, by the daemon's session name, or by name)."""
     node, daemon = plan.nodes[peer], daemons.get(plan.nodes[at].daemon)
+    addresses = {(afi, str(a)) for afi, a in (("ipv4", node.ipv4), ("ipv6", node.ipv6)) if a is not None}
+    # and the addresses of `at`'s own sessions with it (an upstream's link is not on the IX LAN)
+    addresses |= {(s.afi, s.peer_address) for s in plan.nodes[at].sessions if s.peer == peer}
     sources = set()
-    for afi, address in (("ipv4", node.ipv4), ("ipv6", node.ipv6)):
-        if address is not None:
-            sources |= {str(address), daemon.session_key(peer, str(address), afi)}
+    for afi, address in addresses:
+        sources |= {address, daemon.session_key(peer, address, afi)}
     return [r for r in routes if r.source in sources or (r.peer_name and r.peer_name == peer)]
 
 
@@ -227,6 +231,35 @@ def _announced(plan: Plan, trainee: str, check: AnnouncedCheck, obs: Observation
     return not missing and not extra, expected, bi("; ".join(en), "; ".join(ja))
 
 
+def _rib(plan: Plan, trainee: str, check: RibCheck, obs: Observations):
+    """What the trainee's own router holds (the only kind read there: a route it drops leaves no
+    trace anywhere else)."""
+    routes = obs.routes.get(check.at, [])
+    if check.peer:
+        routes = _from_peer(plan, check.at, check.peer, routes)
+    held = {r.prefix: r for r in routes if not r.filtered}
+    source = f" from {check.peer}" if check.peer else ""
+    source_ja = f"({check.peer} から)" if check.peer else ""
+    want, drop = [str(p) for p in check.present], [str(p) for p in check.absent]
+    en, ja = [], []
+    if want:
+        en.append(f"holds {', '.join(want)}{source}")
+        ja.append(f"{', '.join(want)}{source_ja} を保持")
+    if drop:
+        en.append(f"none of {', '.join(drop)}{source}")
+        ja.append(f"{', '.join(drop)}{source_ja} を保持しない")
+    expected = bi(f"{check.at} " + " and ".join(en), f"{check.at} が " + "、".join(ja))
+    missing = [p for p in want if p not in held]
+    kept = [p for p in drop if p in held]
+    ok_en = [f"holds {p}" for p in want if p in held] + [f"no {p}" for p in drop if p not in held]
+    ok_ja = [f"{p} あり" for p in want if p in held] + [f"{p} なし" for p in drop if p not in held]
+    bad_en = [f"no route for {p}" for p in missing] + [f"accepted {p} ({_describe(held[p])})" for p in kept]
+    bad_ja = [f"{p} の経路なし" for p in missing] + [f"{p} を受け入れている({_describe(held[p])})" for p in kept]
+    where_en, where_ja = f" (read from your router {check.at})", f"(あなたのルータ {check.at} から読み取り)"
+    return (not missing and not kept, expected,
+            bi("; ".join(bad_en + ok_en) + where_en, "; ".join(bad_ja + ok_ja) + where_ja))
+
+
 def _sort_key(prefix: str):
     net = ip_network(prefix)
     return net.version, net
@@ -260,6 +293,25 @@ def _reachability(plan: Plan, trainee: str, check: ReachabilityCheck, obs: Obser
     sent, received = counts
     passed = received > 0 if check.reachable else received == 0
     return passed, expected, bi(f"{received}/{sent} answered", f"{sent} 回中 {received} 回応答")
+
+
+# ------------------------------------------------------------------ RPKI
+
+def _rtr(plan: Plan, trainee: str, check: RtrCheck, obs: Observations):
+    peer = plan.nodes[check.peer or trainee]
+    addresses = {str(a) for a in (peer.ipv4, peer.ipv6) if a is not None}
+    clients = obs.rtr.get(check.at, [])
+    expected = bi(f"{check.at}'s RPKI cache (RTR, port {RTR_PORT}) serves {peer.name} ({', '.join(sorted(addresses))})",
+                  f"{check.at} の RPKI キャッシュ (RTR, ポート {RTR_PORT}) が {peer.name} ({', '.join(sorted(addresses))}) に配信")
+    others = [c for c in clients if c not in addresses]
+    own = [c for c in others if c.startswith("127.") or c == "::1"]
+    names = [c for c in others if c not in own] + ([f"{check.at} itself"] if own else [])
+    names_ja = [c for c in others if c not in own] + ([f"{check.at} 自身"] if own else [])
+    if addresses & set(clients):
+        return True, expected, bi(f"connected from {', '.join(sorted(addresses & set(clients)))}",
+                                  f"{', '.join(sorted(addresses & set(clients)))} から接続あり")
+    return False, expected, bi(f"no RTR session from {peer.name}; clients: {', '.join(names) or 'none'}",
+                               f"{peer.name} からの RTR セッションなし; 接続中: {', '.join(names_ja) or 'なし'}")
 
 
 # ------------------------------------------------------------------ measured: a scenario

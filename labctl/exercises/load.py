@@ -172,7 +172,7 @@ def _allowed_keys(loc: tuple) -> list[str]:
         if part in _KIND_TAGS:
             current = {"session": schema.SessionCheck, "route": schema.RouteCheck, "accepted": schema.AcceptedCheck,
                        "announced": schema.AnnouncedCheck, "reachability": schema.ReachabilityCheck,
-                       "scenario": schema.ScenarioCheck}[part]
+                       "scenario": schema.ScenarioCheck, "rib": schema.RibCheck, "rtr": schema.RtrCheck}[part]
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
@@ -351,12 +351,19 @@ def _check_nodes(plan: Plan, trainee: str, check, where: tuple, routers: list[st
     node = plan.nodes.get(check.at)
     if node is None or node.role == "switch":
         problems.append(((*where, "at"), f"no router '{check.at}' in the exercise's IX", f"routers: {', '.join(routers)}"))
+    elif check.kind == "rib":
+        if check.at != trainee:
+            problems.append(((*where, "at"), f"a rib check reads the trainee's own router, not '{check.at}'",
+                             f"at: {trainee} (to observe another router, use kind: route)"))
     elif check.at == trainee or (node.member and node.member == plan.nodes[trainee].member):
         problems.append(((*where, "at"), f"'{check.at}' is the trainee's own router: its view proves nothing",
                          "observe from a route server or another member"))
     elif check.kind == "accepted" and node.role != "route_server":
         problems.append(((*where, "at"), f"'{check.at}' is not a route server: only route servers accept or reject",
                          "use a route server, or kind: route at a member"))
+    elif check.kind == "rtr" and (node.role != "route_server" or plan.policy is None or not plan.policy.rpki):
+        problems.append(((*where, "at"), f"'{check.at}' runs no RPKI cache: only route servers do, when the IX has ROAs",
+                         "observe at a route server; give the IX ROAs (ix.policy.rpki)"))
     peer = getattr(check, "peer", None)
     if peer is not None and (peer not in plan.nodes or plan.nodes[peer].role == "switch"):
         problems.append(((*where, "peer"), f"no router '{peer}' in the exercise's IX", f"routers: {', '.join(routers)}"))

@@ -15,7 +15,7 @@ from typing import Callable
 
 from labctl import daemons, lifecycle
 from labctl.automation import fleet
-from labctl.automation.policy_tasks import collect_routes
+from labctl.automation.policy_tasks import collect_routes, rtr_clients
 from labctl.automation.tasks import collect_bgp, install_node, ping
 from labctl.errors import EXIT_NOT_CONVERGED, LabctlError
 from labctl.exercises import state as st
@@ -146,18 +146,23 @@ class CheckRun:
 
 
 def observe(run: Running, progress: Progress = _quiet) -> Observations:
-    """Everything the checks need, asked of the routers that observe (never of the trainee's)."""
+    """Everything the checks need, asked of the routers that observe (never of the trainee's, but
+    for a `rib` check: what the trainee's router accepted is seen nowhere else)."""
     checks = run.loaded.exercise.checks
     obs = Observations()
     nr = run.lab.nornir()
     try:
         session_nodes = sorted({c.at for c in checks if c.kind == "session"})
-        route_nodes = sorted({c.at for c in checks if c.kind in ("route", "accepted", "announced")})
+        route_nodes = sorted({c.at for c in checks if c.kind in ("route", "accepted", "announced", "rib")})
+        rtr_nodes = sorted({c.at for c in checks if c.kind == "rtr"})
         if session_nodes:
             obs.bgp, errors = fleet.run(nr, collect_bgp, nodes=session_nodes)
             obs.errors.update(errors)
         if route_nodes:
             obs.routes, errors = fleet.run(nr, collect_routes, nodes=route_nodes)
+            obs.errors.update(errors)
+        if rtr_nodes:
+            obs.rtr, errors = fleet.run(nr, rtr_clients, nodes=rtr_nodes)
             obs.errors.update(errors)
         for c in checks:
             if isinstance(c, ReachabilityCheck):

@@ -181,9 +181,35 @@ class ScenarioCheck(_Check):
                                "its report, e.g. 'detection'); default: the scenario must pass as a whole")
 
 
-Check = Annotated[Union[SessionCheck, RouteCheck, AcceptedCheck, AnnouncedCheck, ReachabilityCheck, ScenarioCheck],
+class RibCheck(_Check):
+    """The one kind observed on the trainee's own router: what it accepted is nowhere else to be
+    seen (a dropped route leaves no trace at the peer). Its title says so."""
+
+    kind: Literal["rib"]
+    at: Name = Field(description="the trainee's router (this kind reads its BGP table; no other kind may)")
+    peer: Name | None = Field(default=None, description="only paths learned from this neighbour count (default: any)")
+    present: list[Prefix] = Field(default_factory=list, description="each must be held (an accepted path)")
+    absent: list[Prefix] = Field(default_factory=list, description="none of these may be held")
+
+    @model_validator(mode="after")
+    def _something(self) -> "RibCheck":
+        if not self.present and not self.absent:
+            raise ValueError("a rib check needs 'present' or 'absent' prefixes")
+        both = set(self.present) & set(self.absent)
+        if both:
+            raise ValueError(f"{', '.join(map(str, both))} is both present and absent")
+        return self
+
+
+class RtrCheck(_Check):
+    kind: Literal["rtr"]
+    peer: Name | None = Field(default=None, description="whose router must be connected (default: the trainee's)")
+
+
+Check = Annotated[Union[SessionCheck, RouteCheck, AcceptedCheck, AnnouncedCheck, ReachabilityCheck, ScenarioCheck,
+                        RibCheck, RtrCheck],
                   Field(discriminator="kind")]
-CHECK_KINDS = ("session", "route", "accepted", "announced", "reachability", "scenario")
+CHECK_KINDS = ("session", "route", "accepted", "announced", "reachability", "scenario", "rib", "rtr")
 
 
 class Hint(Text):
