@@ -32,6 +32,10 @@ LABS = {
     "rs-communities": ("ex-t-comm", "172.30.228.0/24"),
     "bilateral-session": ("ex-t-bilat", "172.30.229.0/24"),
     "blackhole": ("ex-t-bhole", "172.30.230.0/24"),
+    "route-leak-fix": ("ex-t-rleak", "172.30.210.0/24"),
+    "receive-filter": ("ex-t-rfilt", "172.30.211.0/24"),
+    "rpki-own-router": ("ex-t-rpki", "172.30.212.0/24"),
+    "max-prefix": ("ex-t-maxpfx", "172.30.213.0/24"),
 }
 
 

@@ -291,6 +291,76 @@ def test_reachability_needs_addresses(tmp_path):
     assert f.path == "checks[0].at" and "'rs1' announces no ipv4 prefix" in f.message
 
 
+def test_rib_check_reads_what_the_trainees_router_holds(tmp_path):
+    x = _loaded_with_checks(tmp_path, """\
+  - {id: filt, kind: rib, at: kibinet, peer: city-net, present: [198.18.6.0/24], absent: [198.18.1.128/25],
+     title: {en: you drop it, ja: 落とす}}
+""")
+    city = str(x.plan.nodes["city-net"].ipv4)
+    legit = Route("198.18.6.0/24", "ipv4", city, [64499], city, best=True)
+    own_space = Route("198.18.1.128/25", "ipv4", city, [64499], city, best=True)
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(routes={"kibinet": [legit, own_space]}))
+    assert not r.passed
+    assert r.observed["en"] == ("accepted 198.18.1.128/25 (AS path 64499, next hop " + city + "); holds 198.18.6.0/24 "
+                                "(read from your router kibinet)")
+    assert "受け入れている" in r.observed["ja"] and r.expected["en"].startswith("kibinet holds 198.18.6.0/24 from city-net")
+    # the same prefix from another neighbour does not count for `peer`
+    via_rs = Route("198.18.6.0/24", "ipv4", "192.0.2.1", [64499], city)
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(routes={"kibinet": [via_rs]}))
+    assert not r.passed and r.observed["en"].startswith("no route for 198.18.6.0/24; no 198.18.1.128/25")
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(routes={"kibinet": [legit]}))
+    assert r.passed
+
+
+def test_rib_check_only_at_the_trainee_and_with_prefixes(tmp_path):
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: a, kind: rib, at: city-net, absent: [198.18.1.128/25], title: {en: x, ja: ばつ}}
+  - {id: b, kind: route, at: kibinet, prefix: 198.18.6.0/24, title: {en: x, ja: ばつ}}
+""")
+    found = {f.path: f for f in info.value.findings}
+    assert "a rib check reads the trainee's own router, not 'city-net'" in found["checks[0].at"].message
+    assert "'kibinet' is the trainee's own router" in found["checks[1].at"].message
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: a, kind: rib, at: kibinet, title: {en: x, ja: ばつ}}
+""")
+    assert "needs 'present' or 'absent'" in info.value.findings[0].message
+
+
+def test_rtr_check_sees_the_trainees_router_at_the_rpki_cache(tmp_path):
+    from labctl.daemons.rtr import parse_clients
+
+    ss = ("0      0      127.0.0.1:8282       127.0.0.1:40112\n"
+          "0      0      [::ffff:192.0.2.1]:8282 [::ffff:192.0.2.3]:51234\n"
+          "0      0      [fd00:ffff::1]:8282  [fd00:ffff::3]:40000\n")
+    assert parse_clients(ss) == ["127.0.0.1", "192.0.2.3", "fd00:ffff::3"]
+    x = _loaded_with_checks(tmp_path, """\
+  - {id: rtr, kind: rtr, at: rs1, title: {en: rs1 serves you, ja: rs1 が配信}}
+""")
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(rtr={"rs1": ["127.0.0.1"]}))
+    assert not r.passed and r.observed["en"] == "no RTR session from kibinet; clients: rs1 itself"
+    assert "rs1 自身" in r.observed["ja"] and "port 8282" in r.expected["en"]
+    [r] = judge(x.plan, x.trainee, x.exercise.checks, Observations(rtr={"rs1": ["127.0.0.1", "192.0.2.3"]}))
+    assert r.passed and r.observed["en"] == "connected from 192.0.2.3"
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: rtr, kind: rtr, at: city-net, title: {en: x, ja: ばつ}}
+""")
+    assert "'city-net' runs no RPKI cache" in info.value.findings[0].message
+
+
+def test_announced_at_an_upstream_finds_the_customers_routes_by_its_link_address():
+    x = load_exercise("route-leak-fix")
+    link = next(s.peer_address for s in x.plan.nodes["tokyo"].sessions if s.peer == "kibi-univ" and s.afi == "ipv4")
+    assert not link.startswith("192.0.2.")
+    routes = [Route("198.18.8.0/22", "ipv4", link, [64500], link), Route("198.18.12.0/24", "ipv4", link, [64500, 65536], link)]
+    [r] = judge(x.plan, x.trainee, [c for c in x.exercise.checks if c.id == "only-yours-at-tokyo"],
+                Observations(routes={"tokyo": routes}))
+    assert not r.passed and "not yours: 198.18.12.0/24 (AS path 64500 65536)" in r.observed["en"]
+    assert "missing 2001:db8:8::/48" in r.observed["en"]
+
+
 def test_check_records_history_and_reveals_the_next_hint(tmp_path, monkeypatch):
     from labctl.exercises import run, state as st
 
