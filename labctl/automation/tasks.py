@@ -90,6 +90,12 @@ def wake_sessions(task: Task) -> Result:
     return Result(host=task.host, result="woken")
 
 
+def graceful_shutdown(task: Task, asn: int, on: bool) -> Result:
+    """Start or end graceful shutdown (RFC 8326) in the node's running daemon (a maintenance's drain)."""
+    node_daemon(task).graceful_shutdown(node_shell(task), asn, on)
+    return Result(host=task.host, changed=True, result="graceful shutdown " + ("on" if on else "off"))
+
+
 def collect_bgp(task: Task, routes: bool = True) -> Result:
     """The node's sessions and (with `routes`) the prefixes of its best routes."""
     return Result(host=task.host, result=node_daemon(task).collect(node_shell(task), routes=routes))

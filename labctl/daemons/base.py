@@ -101,6 +101,8 @@ class Daemon:
     can_originate_foreign_asns: ClassVar[bool] = True
     # labctl renders an upstream (transit provider, ix.yml `upstreams`) for it.
     can_be_upstream: ClassVar[bool] = False
+    # labctl can signal graceful shutdown (RFC 8326) on it at run time: the `maintenance` fault's drain.
+    supports_graceful_shutdown: ClassVar[bool] = False
     # BFD on its sessions (`labctl validate` refuses BFD on a node whose daemon has none).
     supports_bfd: ClassVar[bool] = True
     # Route-server policy features (labctl.daemons.capabilities.FEATURES keys) -> (support, how).
@@ -193,6 +195,13 @@ class Daemon:
     def reopen_session(self, sh: NodeShell, key: str, address: str) -> None:
         """Bring back a session a max-prefix action shut."""
         raise NotImplementedError
+
+    def graceful_shutdown(self, sh: NodeShell, asn: int, on: bool) -> None:
+        """Start (on) or end graceful shutdown (RFC 8326) in the running daemon, config on disk left
+        alone: its routes go to its eBGP peers with GRACEFUL_SHUTDOWN (65535:0) and it gives the
+        routes it learns from them local preference 0, so traffic leaves it before it goes down."""
+        raise NodeCommandFailed(f"{sh.node}: labctl cannot signal graceful shutdown on {self.title}",
+                                "drain the router yourself and give the scenario 'drain: none'")
 
     def wake_sessions(self, sh: NodeShell) -> None:
         """Forget the session errors of earlier faults: sessions waiting out the daemon's own back-off

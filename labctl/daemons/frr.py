@@ -170,6 +170,7 @@ class Frr(Daemon):
     cli_command = ("vtysh", "-c")
     processes = "bgpd|zebra|staticd|watchfrr|bfdd|mgmtd"  # mgmtd: FRR 10 (not in 8.4)
     version_command = "vtysh -c 'show version'"
+    supports_graceful_shutdown = True
     policy_delay = 5.0  # bgp route-map delay-timer (FRR's default): route-map edits act this much later
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
@@ -290,6 +291,18 @@ class Frr(Daemon):
 
     def reopen_session(self, sh: NodeShell, key: str, address: str) -> None:
         sh.run(f"vtysh -c 'clear bgp {address}'", check=False)
+
+    def graceful_shutdown(self, sh: NodeShell, asn: int, on: bool) -> None:
+        command = graceful_shutdown_command(asn, on)
+        rc, out = sh.run(f"{command} 2>&1", check=False)
+        if rc != 0 or "% " in out:
+            raise NodeCommandFailed(f"{sh.node}: `{command}` failed (exit {rc}): {out.strip()[-300:]}")
+
+
+def graceful_shutdown_command(asn: int, on: bool) -> str:
+    """vtysh that turns FRR's `bgp graceful-shutdown` (RFC 8326, for the whole BGP instance) on or off."""
+    return (f"vtysh -c 'configure terminal' -c 'router bgp {int(asn)}' "
+            f"-c '{'' if on else 'no '}bgp graceful-shutdown'")
 
 
 def _load(sh: NodeShell, files: dict[str, str], changed: list[str], running: bool) -> None:

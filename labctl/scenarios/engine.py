@@ -12,7 +12,7 @@ import time
 
 from labctl.automation import fleet
 from labctl.automation.observe import collect_observers, start_observers
-from labctl.automation.tasks import wake_sessions
+from labctl.automation.tasks import graceful_shutdown, wake_sessions
 from labctl.errors import LabctlError
 from labctl.lifecycle import Convergence, Lab, apply_trunk_attributes, collect, node_version, replace, wait_converged
 from labctl.runtime import host, images
@@ -36,7 +36,7 @@ def apply_fault(lab: Lab, a: FaultAction) -> float:
     rt = lab.runtime
     if a.kind == "fabric":  # every switch's ports: the first switch's instant
         return min(rt.set_links(sw, list(ports), False) for sw, ports in a.fabric)
-    if a.kind == "link":
+    if a.kind in ("link", "maintenance"):  # a maintenance was drained before (`drain`)
         return rt.set_link(a.node, a.port, False)
     if a.kind == "links":
         return rt.set_links(a.node, list(a.ports), False)
@@ -53,7 +53,7 @@ def remove_fault(lab: Lab, a: FaultAction) -> float:
     rt = lab.runtime
     if a.kind == "fabric":
         return max(rt.set_links(sw, list(ports), True) for sw, ports in a.fabric)
-    if a.kind == "link":
+    if a.kind in ("link", "maintenance"):
         return rt.set_link(a.node, a.port, True)
     if a.kind == "links":
         return rt.set_links(a.node, list(a.ports), True)
@@ -66,6 +66,18 @@ def remove_fault(lab: Lab, a: FaultAction) -> float:
     if a.kind == "daemon-restart":
         return time.time()
     return rt.unpause_node(a.node)
+
+
+def drain(nr, a: FaultAction, on: bool) -> None:
+    """A maintenance's drain: graceful shutdown signalled on the router (on), or ended (off). With
+    `on`, then the drain period, so that the route servers and members have moved the traffic."""
+    d = a.drain
+    if d.signal:
+        _, errors = fleet.run(nr, graceful_shutdown, nodes=[d.router], asn=d.asn, on=on)
+        if errors:
+            raise LabctlError(f"graceful shutdown {'on' if on else 'off'}: {errors[d.router]}")
+    if on:
+        time.sleep(d.seconds)
 
 
 # ------------------------------------------------------------------ running
@@ -123,9 +135,14 @@ def observe(lab: Lab, sc: Scenario, fp: FaultPlan, nr, progress) -> Observation:
     progress(f"{sc.name}: fault — {fp.label}")
     fp.broken = broken_sessions(plan, sc, fp)
     try:
+        if fp.action.drain:  # observed as part of the fault: the probes run through the drain
+            d = fp.action.drain
+            progress(f"{sc.name}: " + (f"graceful shutdown on {d.router}, " if d.signal else
+                                       f"{d.router} as its operator left it (drained or not), ") + f"{d.seconds:g} s")
+            drain(nr, fp.action, True)
         t0 = apply_fault(lab, fp.action)
     except LabctlError as exc:
-        _try_remove(lab, fp)
+        _try_remove(lab, fp, nr)
         fleet.run(nr, lambda task: collect_observers(task, offsets[task.host.name], 0), "routers")
         raise ScenarioAborted(f"applying the fault failed: {exc}") from exc
     during_ok, during_mismatch = _watch_during(lab, sc, fp, nr, t0)
@@ -139,6 +156,8 @@ def observe(lab: Lab, sc: Scenario, fp: FaultPlan, nr, progress) -> Observation:
     else:
         try:
             t_restore = remove_fault(lab, fp.action)
+            if fp.action.drain:  # the maintenance is over: the router carries traffic again
+                drain(nr, fp.action, False)
         except LabctlError as exc:
             raise ScenarioAborted(f"removing the fault failed: {exc}") from exc
     recovered = wait_converged(lab, nr, recovery_limit(plan), interval=0.5)
@@ -224,7 +243,7 @@ def _watch_during(lab: Lab, sc: Scenario, fp: FaultPlan, nr, t0: float) -> tuple
     window = detection_window(plan, sc.detection, fp.broken)
     slowest = detection_window(plan, "hold-timer" if any(not s.bfd for s in fp.broken) else sc.detection, fp.broken)
     min_wait = sc.duration or (3.0 if sc.detection in ("notification", "none") else 0.0)
-    if not sc.duration and any(kind == "rerouted" for _, _, kind in fp.probes):
+    if not sc.duration and (sc.fault == "maintenance" or any(kind == "rerouted" for _, _, kind in fp.probes)):
         # the routes members hold do not change (another router of the member announces the same
         # prefixes): stay until the route servers can have noticed and rerouted, or nothing is shown
         min_wait = max(min_wait, (slowest or window or (0, 3.0))[1] + PROPAGATION)
@@ -284,9 +303,11 @@ def _repair(lab: Lab, nr, fp: FaultPlan) -> str:
             + ("lab converged again" if again.converged else "lab still NOT converged"))
 
 
-def _try_remove(lab: Lab, fp: FaultPlan) -> None:
+def _try_remove(lab: Lab, fp: FaultPlan, nr=None) -> None:
     try:
         remove_fault(lab, fp.action)
+        if fp.action.drain and nr is not None:
+            drain(nr, fp.action, False)
     except LabctlError:
         pass
 

@@ -33,7 +33,7 @@ ProbeKind = Literal["zero-loss", "rerouted", "observed"]
 class FaultAction:
     """What the engine does to the lab (labctl.runtime.faults) to apply and remove a fault."""
 
-    kind: Literal["link", "links", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade", "fabric"]
+    kind: Literal["link", "links", "impair", "daemon-stop", "daemon-restart", "pause", "upgrade", "fabric", "maintenance"]
     node: str  # the node acted on: a site switch for a port or a trunk, else the target
     port: str = ""
     ports: tuple[str, ...] = ()  # "links": every port of a site switch
@@ -43,6 +43,18 @@ class FaultAction:
     trunk: tuple[str, str] | None = None  # removing an impairment restores the trunk's own attributes
     upgrade: UpgradeStep | None = None  # fault `upgrade`: what the node runs before and after
     fabric: tuple[tuple[str, tuple[str, ...]], ...] = ()  # "fabric": every switch with all its ports
+    drain: Drain | None = None  # "maintenance": how the router is drained before its port goes down
+
+
+@dataclass(frozen=True)
+class Drain:
+    """A planned maintenance's drain: on `router` (AS `asn`), graceful shutdown signalled by labctl
+    (`signal`) or not (its operator's own doing), then `seconds` before the port goes down."""
+
+    router: str
+    asn: int
+    signal: bool
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -276,9 +288,57 @@ def _trunk(plan: Plan, target: str) -> tuple[str, str, str, str]:
     return (a, b, *plan.trunk_port(a, b))
 
 
+DRAIN_SECONDS = 5.0  # a maintenance's default drain period: ample for a route server's update to reach members
+
+
+def _maintenance(plan: Plan, sc: Scenario) -> FaultPlan:
+    """A planned maintenance of a member router's IX port: drained first (graceful shutdown), then
+    the port goes down. The member's other routers carry its prefixes, so probes from the other
+    members towards them must lose nothing: the drain moved the traffic before the port went."""
+    drain = sc.drain or "graceful-shutdown"
+    if sc.target == "auto":  # the first router of a member with several that labctl can drain
+        routers = [r.name for r in plan.model.member_routers() if r.member.routers and (
+            drain == "none" or daemons.get(plan.nodes[r.name].daemon).supports_graceful_shutdown)]
+        if not routers:
+            raise ValueError("no member has several routers (of a daemon labctl can signal graceful shutdown on): a "
+                             "maintenance drains one router towards another; fix: give a member 'routers:' "
+                             "(docs/MODEL.md), or name the target and give 'drain: none'")
+        target = routers[0]
+    else:
+        target = sc.target
+    node = plan.nodes.get(target)
+    if node is None or node.role != "member":
+        raise ValueError(f"target '{target}' is not a member router; fix: name a router of a member with several")
+    others = [n.name for n in plan.by_role("member") if n.member == node.member and n.name != target]
+    if not others:
+        raise ValueError(f"{target} is its member's only router: nothing carries its prefixes while it is down; "
+                         "fix: target a router of a member with several routers")
+    if drain == "graceful-shutdown" and not daemons.get(node.daemon).supports_graceful_shutdown:
+        raise ValueError(f"labctl cannot signal graceful shutdown on {target} ({node.daemon}); fix: drain it "
+                         "yourself and give 'drain: none'")
+    sw, port = _switch_port(plan, target)
+    during = expected_routes(plan, down={target})
+    probes = choose_probes(plan, expected_routes(plan, transit=False), expected_routes(plan, down={target}, transit=False),
+                           routers_of_members(plan, {target}))
+    if probe_address(plan, target):  # towards the member under maintenance, from up to two other members
+        first = {}
+        for n in plan.by_role("member"):
+            if n.member != node.member and probe_address(plan, n.name):
+                first.setdefault(n.member, n.name)
+        probes += [(src, target, "zero-loss") for src in list(first.values())[:2]]
+    seconds = DRAIN_SECONDS if sc.drain_seconds is None else sc.drain_seconds
+    how = "graceful shutdown" if drain == "graceful-shutdown" else "no drain by labctl"
+    return FaultPlan(f"maintenance of {target}: {how}, {seconds:g} s, then its IX port down ({sw}:{port})",
+                     FaultAction("maintenance", sw, port=port,
+                                 drain=Drain(target, node.asn, drain == "graceful-shutdown", seconds)),
+                     {target}, during, probes)
+
+
 def plan_fault(plan: Plan, sc: Scenario, netem: bool) -> FaultPlan:
     """What the scenario's fault is, whom it hits and what the lab must look like meanwhile."""
     before = expected_routes(plan)
+    if sc.fault == "maintenance":
+        return _maintenance(plan, sc)
     if sc.fault == "link-down":
         target = sc.target if sc.target != "auto" else _auto_port(plan, sc)
         sw, port = _switch_port(plan, target)
@@ -466,7 +526,7 @@ def broken_sessions(plan: Plan, sc: Scenario, fp: FaultPlan) -> list[Session]:
         island, site = islands(plan, None, dead_site), {n.name: n.site for n in plan.nodes.values()}
         return [s for s in ix if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes
                 or island[site[s.node]] != island[site[s.peer]])]
-    if sc.fault == "link-down":  # a member's backbone does not pass through the IX switch
+    if sc.fault in ("link-down", "maintenance"):  # a member's backbone does not pass through the IX switch
         return [s for s in ix if s.kind != "ibgp" and (s.node in fp.target_nodes or s.peer in fp.target_nodes)]
     if fp.target_nodes:
         return [s for s in plan.sessions() if s.node in fp.target_nodes or s.peer in fp.target_nodes]

@@ -63,7 +63,7 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     fault: Literal["link-down", "trunk-down", "site-down", "daemon-stop", "daemon-restart", "node-pause", "impair",
-                   "upgrade", "policy", "ix-down", "upstream-down"]
+                   "upgrade", "policy", "ix-down", "upstream-down", "maintenance"]
     target: str = Field(default="auto", description="node, member, site, or 'siteA-siteB' for a trunk; auto picks one")
     bfd: bool | None = Field(default=None, description="with target auto: pick a member with (true) or without BFD")
     dual_homed: bool | None = Field(default=None, description="with link-down and target auto: a router of a member "
@@ -74,6 +74,11 @@ class Scenario(BaseModel):
     detection: Literal["auto", "hold-timer", "bfd", "notification", "none"] = Field(
         default="auto", description="auto: BFD where a broken session runs it, else the hold timer")
     data_plane: Literal["zero-loss", "measured-loss"] = "zero-loss"
+    drain: Literal["graceful-shutdown", "none"] | None = Field(
+        default=None, description="for fault maintenance: how the router is drained before its port goes down: "
+        "graceful-shutdown (labctl signals RFC 8326 on it, default) or none (its operator did, or nobody)")
+    drain_seconds: float | None = Field(default=None, ge=0, le=120, description="for fault maintenance: seconds "
+                                        "between the drain and the port going down (default 5)")
     recover: bool = True
 
     @model_validator(mode="after")
@@ -81,6 +86,10 @@ class Scenario(BaseModel):
         if self.fault == "impair" and (self.impair is None or not (
                 self.impair.loss_percent or self.impair.rate_mbit or self.impair.delay_ms)):
             raise ValueError("fault 'impair' needs an 'impair:' block with loss_percent, rate_mbit or delay_ms")
+        for key in ("drain", "drain_seconds"):
+            if getattr(self, key) is not None and self.fault != "maintenance":
+                raise ValueError(f"'{key}' belongs to fault 'maintenance', not '{self.fault}'; fix: remove it or set "
+                                 "'fault: maintenance'")
         if self.upgrade is not None and self.fault != "upgrade":
             raise ValueError(f"'upgrade:' belongs to fault 'upgrade', not '{self.fault}'; fix: remove the 'upgrade:' "
                              f"block or set 'fault: upgrade'")

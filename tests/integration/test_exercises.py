@@ -8,6 +8,7 @@ first-sessions runs in CI; the others are `slow` (each brings up its own 6-node 
 from __future__ import annotations
 
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -36,6 +37,7 @@ LABS = {
     "receive-filter": ("ex-t-rfilt", "172.30.211.0/24"),
     "rpki-own-router": ("ex-t-rpki", "172.30.212.0/24"),
     "max-prefix": ("ex-t-maxpfx", "172.30.213.0/24"),
+    "graceful-shutdown": ("ex-t-gshut", "172.30.214.0/24"),
 }
 
 
@@ -95,7 +97,31 @@ def test_first_sessions(lab_host, tmp_path, monkeypatch):
     assert "no route for 198.18.1.0/24" in by_id["ipv4-at-city-net"]["observed"]["en"]
 
 
+def _observed(out: dict, when: str, check: str) -> str:
+    return next(c["observed"]["en"] for c in out[when]["checks"] if c["id"] == check)
+
+
+def _blackhole(out: dict) -> None:
+    # the attacked host answered before (it is not blackholed yet), the mail host did not (it was)
+    assert _observed(out, "before", "attack-dropped") == "3/3 answered"
+    assert _observed(out, "after", "blackholed-at-city-net").startswith("present: AS path 64500, next hop 192.0.2.66")
+
+
+def _graceful_shutdown(out: dict) -> None:
+    # measured: the undrained maintenance lost pings (the hold timer's outage), the drained one none
+    lost = re.search(r"data plane city-net -> momo-catv: (\d+) lost of (\d+)", _observed(out, "before", "maintenance-loss"))
+    assert lost and int(lost.group(1)) > 0, _observed(out, "before", "maintenance-loss")
+    assert re.search(r": 0 lost of [1-9]\d*", _observed(out, "after", "maintenance-loss"))
+    print(f"graceful-shutdown: before {lost.group(1)} lost of {lost.group(2)}; after "
+          f"{_observed(out, 'after', 'maintenance-loss')}")
+
+
+MORE = {"blackhole": _blackhole, "graceful-shutdown": _graceful_shutdown}  # exercise -> what else must hold
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in builtin_names() if n != "first-sessions"])
 def test_exercise(name, lab_host, tmp_path, monkeypatch):
-    run_exercise(name, tmp_path, monkeypatch)
+    out = run_exercise(name, tmp_path, monkeypatch)
+    if name in MORE:
+        MORE[name](out)
