@@ -404,6 +404,15 @@ def up(
     design: str = typer.Option(None, "--design", help="aggregator: the same members and upstreams without the IX "
                                "(lab <name>-agg from a copy of the file in .labctl/designs/); ix: the file's own.",
                                show_default="the file's ix.design"),
+    target: str = typer.Option(None, "--target", help="containerlab: this machine (or --hosts); clabernetes: a "
+                               "Kubernetes cluster with clabernetes, through kubectl (docs/MULTIHOST.md).",
+                               show_default="containerlab, or where the lab folder's lab runs"),
+    context: str = typer.Option(None, "--context", help="clabernetes: kubectl context.", show_default="the current one"),
+    namespace: str = typer.Option(None, "--namespace", help="clabernetes: namespace of the lab's objects.",
+                                  show_default="the context's"),
+    registry: str = typer.Option(None, "--registry", help="clabernetes: push the node images to this registry and "
+                                 "have the cluster pull them from it (host:port).",
+                                 show_default="none: the cluster's nodes have them (kind load docker-image)"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Build the IX as a running lab: generate, image, containerlab deploy, Nornir push, wait for BGP.
@@ -412,7 +421,8 @@ def up(
     Exit 0 only when every planned session is Established and every member holds its routes.
 
     Example: labctl up -f ix.yml      (or over two Docker hosts: labctl up -f ix.yml --hosts hosts.yml;
-    the aggregator-ISP design of it: labctl up -f ix.yml --design aggregator)
+    the aggregator-ISP design of it: labctl up -f ix.yml --design aggregator;
+    on Kubernetes: labctl up -f ix.yml --target clabernetes --registry reg.example:5000)
     """
     from labctl import lifecycle
     from labctl.model.load import ModelErrors
@@ -420,11 +430,16 @@ def up(
     file = _ix_file(file, file_arg, required=True)
     if design not in (None, "ix", "aggregator"):
         fail(LabctlError(f"unknown design '{design}'", "use --design ix or --design aggregator"))
+    try:
+        cluster = _cluster_option(target, context, namespace, registry, hosts)
+    except LabctlError as exc:
+        fail(exc)
     if design == "aggregator":
         file = lifecycle.design_file(file, design, file.parent / ".labctl" / "designs")
     try:
         with PhaseProgress(err if as_json else out, "up") as progress:
-            report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout, hosts_file=hosts)
+            report = lifecycle.up(file, workdir, progress=progress, workers=workers, timeout=timeout, hosts_file=hosts,
+                                  cluster=cluster, containerlab=target == "containerlab")
     except ModelErrors as exc:
         _report_model_errors(exc, as_json)
     except LabctlError as exc:
@@ -443,6 +458,24 @@ def up(
         out.print(f"[green]lab {report.lab} is up[/] (folder {report.workdir})" if report.ok
                   else f"[red]lab {report.lab} is NOT converged[/]")
     raise typer.Exit(0 if report.ok else EXIT_NOT_CONVERGED)
+
+
+def _cluster_option(target: str | None, context: str | None, namespace: str | None, registry: str | None,
+                    hosts: Path | None):
+    """`up`'s clabernetes options as a Cluster (None: not on clabernetes)."""
+    from labctl.runtime.clabernetes import Cluster
+
+    if target not in (None, *TARGETS):
+        raise LabctlError(f"unknown --target {target!r}", hint=f"use one of: {', '.join(TARGETS)}")
+    if target != "clabernetes":
+        if context or namespace or registry:
+            raise LabctlError("--context, --namespace and --registry apply to --target clabernetes only",
+                              hint="add --target clabernetes, or drop them")
+        return None
+    if hosts is not None:
+        raise LabctlError("--hosts and --target clabernetes do not go together: Kubernetes places the nodes",
+                          hint="drop --hosts (or --target clabernetes)")
+    return Cluster(context, namespace, registry.rstrip("/") if registry else None)
 
 
 def _convergence_dict(c) -> dict:
@@ -784,7 +817,7 @@ def _run_as_json(target, argv: list[str]) -> None:
     """Run in the node with output captured; print {node, argv, returncode, stdout, stderr}; pass the status on."""
     from labctl.runtime import nodes
 
-    proc = nodes.run(target.lab, target.node, argv, engine=target.engine)
+    proc = nodes.run(target.exec, argv)
     _dump({"node": target.node, "argv": argv, "returncode": proc.returncode, "stdout": proc.stdout,
            "stderr": proc.stderr})
     raise typer.Exit(proc.returncode)
@@ -819,7 +852,7 @@ def exec_cmd(
         fail(LabctlError("no command given", f"e.g. labctl exec {node} -- ip -br addr"))
     if as_json:
         _run_as_json(target, command)
-    raise typer.Exit(nodes.attach(target.lab, target.node, command, replace=False, engine=target.engine))
+    raise typer.Exit(nodes.attach(target.exec, command, replace=False))
 
 
 @app.command()
@@ -849,10 +882,9 @@ def connect(
     if as_json:
         _run_as_json(target, target.cli_command(command, shell))
     if command is not None:
-        raise typer.Exit(nodes.attach(target.lab, target.node, target.cli_command(command, shell), replace=False,
-                                         engine=target.engine))
+        raise typer.Exit(nodes.attach(target.exec, target.cli_command(command, shell), replace=False))
     argv = (None if shell else target.routing_cli) or ["bash"]
-    raise typer.Exit(nodes.attach(target.lab, target.node, argv, engine=target.engine))
+    raise typer.Exit(nodes.attach(target.exec, argv))
 
 
 @app.command()
@@ -879,12 +911,11 @@ def logs(
     except LabctlError as exc:
         fail(exc)
     if as_json and not follow:
-        proc = nodes.run(target.lab, target.node, ["tail", "-n", str(lines), target.daemon_log],
-                         engine=target.engine)
+        proc = nodes.run(target.exec, ["tail", "-n", str(lines), target.daemon_log])
         _dump({"node": target.node, "path": target.daemon_log, "lines": proc.stdout.splitlines(),
                "error": proc.stderr.strip()})
         raise typer.Exit(proc.returncode)
-    raise typer.Exit(nodes.tail_log(target.lab, target.node, target.daemon_log, lines, follow, engine=target.engine))
+    raise typer.Exit(nodes.tail_log(target.exec, target.daemon_log, lines, follow))
 
 
 @app.command()
@@ -917,8 +948,7 @@ def capture(
     err.print(f"capturing on {target.node}:{interface}", highlight=False)
     if write not in (None, "-"):
         with open(write, "wb") as sink:
-            rc = nodes.capture(target.lab, target.node, interface, sink, count, duration, expression,
-                                   engine=target.engine)
+            rc = nodes.capture(target.exec, interface, sink, count, duration, expression)
         err.print(f"wrote {write}", highlight=False)
         if as_json:
             _dump({"node": target.node, "interface": interface, "file": write, "returncode": rc,
@@ -926,8 +956,8 @@ def capture(
     else:
         pcap = write == "-" or not sys.stdout.isatty()
         sys.stdout.flush()
-        rc = nodes.capture(target.lab, target.node, interface, sys.stdout.buffer if pcap else None,
-                           count, duration, expression, engine=target.engine)
+        rc = nodes.capture(target.exec, interface, sys.stdout.buffer if pcap else None,
+                           count, duration, expression)
     raise typer.Exit(rc)
 
 

@@ -27,11 +27,14 @@ from labctl.model.load import load
 from labctl.plan import Plan, build_plan
 from labctl.plan.endpoints import capture_point
 from labctl.policy.explain import explain
-from labctl.render import render_lab, render_node, topology_filename, write_lab
+from labctl.render import render_clabernetes, render_lab, render_node, topology_filename, write_lab
+from labctl.render.artefacts import AUTHORIZED_KEYS
 from labctl.render.multihost import LAYOUT, render_host_topologies, render_layout
 from labctl.runtime import clab, host, images
-from labctl.runtime.backend import Backend
+from labctl.runtime import nodes
+from labctl.runtime.backend import Backend, LocalClab
 from labctl.runtime.backends import lab_folder, open_backend
+from labctl.runtime.clabernetes import MANIFESTS, Cluster, read_settings, write_settings
 from labctl.runtime.multihost import read_layout
 from labctl.runtime.engine import LOCAL, Engine
 from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
@@ -200,19 +203,21 @@ class UpReport:
 def _wait_ssh(lab: Lab, timeout: float | None = None, nodes: list[str] | None = None) -> dict[str, str]:
     """Wait until every node's sshd accepts TCP connections; return the ones that never did.
     The default limit grows with the lab (60 s + 0.5 s per node: boots queue on a small host)."""
-    pending = {n: s.mgmt_ipv4 for n, s in lab.runtime.inspect().items()
+    pending = {n: s.ssh_endpoint for n, s in lab.runtime.inspect().items()
                if n in lab.plan.nodes and (nodes is None or n in nodes)}
     deadline = time.monotonic() + (timeout if timeout is not None else 60 + 0.5 * len(pending))
     while pending and time.monotonic() < deadline:
-        for name, ip in list(pending.items()):
+        for name, endpoint in list(pending.items()):
+            if not endpoint[0]:  # no address yet ("" would mean this machine)
+                continue
             try:
-                with socket.create_connection((ip, 22), timeout=1):
+                with socket.create_connection(endpoint, timeout=1):
                     pending.pop(name)
             except OSError:
                 pass
         if pending:
             time.sleep(0.1)  # host keys are bound in: sshd listens moments after the container starts
-    return {n: f"sshd at {ip} not reachable" for n, ip in pending.items()}
+    return {n: f"sshd at {ip}:{port} not reachable" for n, (ip, port) in pending.items()}
 
 
 def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: bool = False, force: bool = False,
@@ -226,14 +231,25 @@ def _configure(lab: Lab, nr, node_files: dict[str, dict[str, str]], dry_run: boo
     return fleet.run_full(nr, configure, nodes=nodes)
 
 
-def _lab_files(lab: Lab, image_tags: str | dict[str, str], hosts_file: Path | None) -> tuple[dict[str, str], str]:
+def _lab_files(lab: Lab, image_tags: str | dict[str, str], hosts_file: Path | None,
+               cluster: Cluster | None = None) -> tuple[dict[str, str], str]:
     """Every file of the lab folder and the digest of what containerlab deploys. With `hosts_file`
-    (or the hosts file of the folder's earlier multi-host `up`): one topology per host and the layout."""
+    (or the hosts file of the folder's earlier multi-host `up`): one topology per host and the layout.
+    With `cluster` (or the folder's clabernetes settings): the clabernetes manifests in k8s/."""
     files = render_lab(lab.plan, image_tags)
-    layout = read_layout(lab.workdir) if hosts_file is None else None
+    cluster = cluster or read_settings(lab.workdir)
+    layout = read_layout(lab.workdir) if hosts_file is None and cluster is None else None
     hosts_file = hosts_file or (Path(layout["hosts_file"]) if layout else None)
     deployed = [files[topology_filename(lab.plan)]]
-    if hosts_file is not None:
+    if cluster is not None:
+        if hosts_file is not None:
+            raise LabctlError("--hosts and --target clabernetes do not go together: Kubernetes places the nodes",
+                              "drop --hosts, or run `labctl down` and bring the lab up without --target clabernetes")
+        manifests = render_clabernetes(lab.plan, image_tags, registry=cluster.registry,
+                                       authorized_keys=(lab.workdir / AUTHORIZED_KEYS).read_text())
+        files.update({f"{MANIFESTS}/{name}": text for name, text in manifests.items()})
+        deployed = [manifests[k] for k in sorted(manifests)]
+    elif hosts_file is not None:
         hosts = load_hosts(hosts_file, lab.plan.model)
         split = render_host_topologies(lab.plan, image_tags, hosts)
         files.update(split)
@@ -242,19 +258,48 @@ def _lab_files(lab: Lab, image_tags: str | dict[str, str], hosts_file: Path | No
     return files, hashlib.sha256("".join(deployed).encode()).hexdigest()
 
 
-def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None) -> str:
+def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None, cluster: Cluster | None = None) -> str:
     """Write the lab folder; `lab.runtime` becomes the backend it asks for. Returns the digest of
-    what containerlab deploys."""
-    files, digest = _lab_files(lab, image_tags, hosts_file)
+    what containerlab (or clabernetes) deploys."""
     lab.workdir.mkdir(parents=True, exist_ok=True)
+    ensure_ssh_key(lab.workdir)  # first: the clabernetes manifests carry its public key
+    cluster = _cluster_settings(read_settings(lab.workdir), cluster)
+    if cluster is not None:
+        write_settings(lab.workdir, cluster)
+        shutil.rmtree(lab.workdir / MANIFESTS, ignore_errors=True)  # `kubectl apply -f` must find no stale file
+    files, digest = _lab_files(lab, image_tags, hosts_file, cluster)
     write_lab(files, lab.workdir)
-    ensure_ssh_key(lab.workdir)
     lab.runtime = open_backend(lab.plan.lab, lab.workdir)
     return digest
 
 
+def _check_target_switch(workdir: Path, containerlab: bool, cluster: Cluster | None) -> None:
+    """A lab folder's lab runs in one place: moving it needs a `down` first (else the old one stays up)."""
+    on_cluster = read_settings(workdir) is not None
+    if containerlab and on_cluster:
+        raise LabctlError(f"the lab of {workdir} runs on clabernetes (a Kubernetes cluster)",
+                          "take it down first (`labctl down -f FILE`), or drop --target containerlab")
+    if cluster is not None and not on_cluster and (workdir / "deployed.sha256").exists():
+        raise LabctlError(f"the lab of {workdir} runs on containerlab here",
+                          "take it down first (`labctl down -f FILE`), then `labctl up --target clabernetes`")
+
+
+def _cluster_settings(before: Cluster | None, given: Cluster | None) -> Cluster | None:
+    """The folder's clabernetes settings, each overridden by what this `up` gives."""
+    if given is None:
+        return before
+    if before is None:
+        return given
+    return Cluster(*(new if new is not None else old for new, old in
+                     zip((given.context, given.namespace, given.registry),
+                         (before.context, before.namespace, before.registry))))
+
+
 def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, workers: int = 16,
-       timeout: float | None = None, hosts_file: Path | None = None) -> UpReport:
+       timeout: float | None = None, hosts_file: Path | None = None, cluster: Cluster | None = None,
+       containerlab: bool = False) -> UpReport:
+    """`cluster`: run the lab on clabernetes there (`--target clabernetes`); a folder that ran on
+    clabernetes before stays there unless `containerlab` (`--target containerlab`) says otherwise."""
     phases: dict[str, float] = {}
 
     def timed(name: str):
@@ -267,9 +312,10 @@ def up(ix_file: Path, workdir: Path | None = None, progress: Progress = _quiet, 
 
     timed("generate")
     lab = open_lab(ix_file, workdir)
+    _check_target_switch(lab.workdir, containerlab, cluster)
     image_tags = images.node_image_tags(lab.plan.image_keys)
     image = image_tags.get(lab.plan.default_image) or images.node_image_tag(lab.plan.default_image)
-    topo_sha = _generate(lab, {lab.plan.default_image: image, **image_tags}, hosts_file)
+    topo_sha = _generate(lab, {lab.plan.default_image: image, **image_tags}, hosts_file, cluster)
     done("generate")
 
     timed("images")
@@ -644,9 +690,10 @@ class NodeTarget:
     runtime: Backend | None = None  # what runs the node (None: the local engine)
 
     @property
-    def engine(self) -> Engine:
-        """The Docker engine the node runs on."""
-        return self.runtime.engine_of(self.node) if self.runtime else LOCAL
+    def exec(self) -> nodes.NodeExec:
+        """How `runtime.nodes`' tools run a command in the node (docker exec, or kubectl exec on clabernetes)."""
+        runtime = self.runtime or LocalClab(self.lab)
+        return runtime.node_exec(self.node)
 
     @property
     def routing_cli(self) -> list[str] | None:

@@ -136,7 +136,7 @@ class IxLab:
 
         target = lifecycle.node_target(node, self.lab.ix_file)
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        proc = nodes.run(target.lab, target.node, argv, timeout=timeout, engine=target.engine)
+        proc = nodes.run(target.exec, argv, timeout=timeout)
         return ExecResult(node, argv, proc.returncode, proc.stdout, proc.stderr)
 
     @contextlib.contextmanager

@@ -39,12 +39,13 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
         if only is not None and name not in only:
             continue
         state = nodes.get(name)
-        if state is None or not state.mgmt_ipv4:
+        address, port = state.ssh_endpoint if state is not None else ("", 22)
+        if not address:  # the backend gives the address (a management IP, or a cluster's exposed service)
             continue
         # each command's own timeout bounds it (labctl.automation.ssh); the connection has none
         options = ConnectionOptions(extras={"key": str(key), "connect_timeout": 15, "name": name})
         hosts[name] = Host(
-            name, hostname=state.mgmt_ipv4, username="root", platform="linux",
+            name, hostname=address, port=port, username="root", platform="linux",
             data={"role": node.role, "daemon": node.daemon, "site": node.site},
             connection_options={CONNECTION: options},
         )

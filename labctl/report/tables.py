@@ -19,7 +19,7 @@ def status_tables(st) -> list[Table]:
                   title=f"lab {st.lab}")
     for name, n in sorted(st.nodes.items()):
         nodes.add_row(name, n["role"], n["daemon"], n["site"], *([n.get("host", "")] if hosts else []), n["state"],
-                      n["mgmt_ipv4"], n["image"])
+                      n["mgmt_ipv4"] or _ssh_address(n), n["image"])
     sessions = Table("node", "peer", "afi", "state", "uptime", "received", "accepted", "sent", title="BGP sessions")
     for name, b in sorted(st.bgp.items()):
         for s in b.sessions:
@@ -34,3 +34,8 @@ def status_tables(st) -> list[Table]:
     for number, viewer in enumerate(names, 1):
         matrix.add_row(f"{viewer} ({number})", *[_cell(st.matrix[viewer].get(origin)) for origin in names])
     return [nodes, sessions, matrix]
+
+
+def _ssh_address(node: dict) -> str:
+    """Where labctl reaches a node without a management address here (clabernetes: its service)."""
+    return f"{node['ssh_host']}:{node.get('ssh_port', 22)}" if node.get("ssh_host") else ""

@@ -5,13 +5,13 @@ and does not know which one it has:
 
 - `LocalClab`: containerlab on one Docker engine (today's default);
 - `MultiHostClab` (runtime/multihost.py): one containerlab sub-lab per Docker host, links that
-  cross hosts as containerlab VXLAN links (`labctl up --hosts hosts.yml`).
+  cross hosts as containerlab VXLAN links (`labctl up --hosts hosts.yml`);
+- `ClabernetesBackend` (runtime/clabernetes.py): the lab as a clabernetes Topology on a Kubernetes
+  cluster, driven with kubectl (`labctl up --target clabernetes`).
 
-clabernetes (Kubernetes) has no backend yet: `labctl generate --target clabernetes` writes its
-manifests (docs/MULTIHOST.md).
-
-A backend only places work on the right engine; the primitives themselves stay in `clab`,
-`faults` and `nodes`, which take the `Engine` to act on.
+The Docker backends only place work on the right engine; the primitives themselves stay in
+`clab`, `faults` and `nodes`, which take the `Engine` to act on. How labctl reaches a node's
+sshd is part of what `inspect` returns (`NodeState.ssh_endpoint`).
 """
 
 from __future__ import annotations
@@ -59,9 +59,13 @@ class Backend(ABC):
     def exec_argv(self, node: str, argv: list[str], stdin: bool = False, tty: bool = False) -> list[str]:
         return nodes.exec_argv(self.lab, node, argv, stdin, tty, engine=self.engine_of(node))
 
+    def node_exec(self, node: str) -> nodes.NodeExec:
+        """What `runtime.nodes`' tools run a command in `node` with."""
+        return lambda argv, stdin=False, tty=False: self.exec_argv(node, argv, stdin, tty)
+
     def run(self, node: str, argv: list[str], input: str | None = None, timeout: float | None = None
             ) -> subprocess.CompletedProcess:
-        return nodes.run(self.lab, node, argv, input, timeout, engine=self.engine_of(node))
+        return nodes.run(self.node_exec(node), argv, input, timeout)
 
     def require_running(self, node: str) -> None:
         nodes.require_running(self.lab, node, engine=self.engine_of(node))

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from labctl.runtime.backend import Backend, LocalClab
+from labctl.runtime.clabernetes import ClabernetesBackend, read_settings
 from labctl.runtime.multihost import MultiHostClab, read_layout
 
 
 def open_backend(lab: str, workdir: Path | None) -> Backend:
     """The backend of lab `lab` whose folder is `workdir` (None: a lab found by name on this host):
-    multi-host containerlab when the folder holds a hosts layout, else containerlab on this engine."""
+    clabernetes when the folder holds its settings (`up --target clabernetes`), multi-host
+    containerlab when it holds a hosts layout, else containerlab on this engine."""
+    cluster = read_settings(workdir) if workdir is not None else None
+    if cluster is not None:
+        return ClabernetesBackend(lab, workdir, cluster)
     layout = read_layout(workdir) if workdir is not None else None
     if layout is not None:
         return MultiHostClab(lab, workdir, layout)

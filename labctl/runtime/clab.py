@@ -27,6 +27,15 @@ class NodeState:
     daemon: str
     site: str
     host: str = ""  # the Docker host it runs on, in a multi-host lab (runtime/multihost.py)
+    # where labctl reaches the node's sshd when that is not its management address on port 22
+    # (clabernetes: the node's LoadBalancer service, runtime/clabernetes.py)
+    ssh_host: str = ""
+    ssh_port: int = 22
+
+    @property
+    def ssh_endpoint(self) -> tuple[str, int]:
+        """(address, port) of the node's sshd as seen from labctl; ("", 22) when it has none yet."""
+        return (self.ssh_host or self.mgmt_ipv4, self.ssh_port)
 
 
 def _containerlab() -> str:

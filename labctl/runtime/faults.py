@@ -38,14 +38,29 @@ def _nsenter_net(lab: str, node: str, command: list[str], engine: Engine = LOCAL
     return t0
 
 
-def _exec_timed(lab: str, node: str, script: str, timeout: float = 120, engine: Engine = LOCAL) -> float:
-    """Run a shell script in the node; return the node-clock instant right before it started."""
-    proc = subprocess.run([*engine.docker(), "exec", container_name(lab, node), "sh", "-c", f"date +%s.%N; {script}"],
-                          capture_output=True, text=True, timeout=timeout)
+def timed_argv(script: str) -> list[str]:
+    """argv, run in the node, that prints the node-clock instant and then runs `script`."""
+    return ["sh", "-c", f"date +%s.%N; {script}"]
+
+
+def timed_result(node: str, script: str, proc: subprocess.CompletedProcess) -> float:
+    """The instant `timed_argv(script)` printed; a LabctlError naming the node when it failed."""
     lines = proc.stdout.splitlines()
     if proc.returncode != 0 or not lines:
         raise LabctlError(f"{node}: `{script}` failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return float(lines[0])
+
+
+def _exec_timed(lab: str, node: str, script: str, timeout: float = 120, engine: Engine = LOCAL) -> float:
+    """Run a shell script in the node; return the node-clock instant right before it started."""
+    proc = subprocess.run([*engine.docker(), "exec", container_name(lab, node), *timed_argv(script)],
+                          capture_output=True, text=True, timeout=timeout)
+    return timed_result(node, script, proc)
+
+
+def links_script(interfaces: list[str], up: bool) -> str:
+    state = "up" if up else "down"
+    return "; ".join(f"ip link set dev {i} {state}" for i in interfaces)
 
 
 def set_link(lab: str, node: str, interface: str, up: bool, engine: Engine = LOCAL) -> float:
@@ -55,9 +70,7 @@ def set_link(lab: str, node: str, interface: str, up: bool, engine: Engine = LOC
 def set_links(lab: str, node: str, interfaces: list[str], up: bool, engine: Engine = LOCAL) -> float:
     """Several ports of one node at once (a whole site switch failing): one process, so they go
     down within microseconds of each other, not one docker round trip apart."""
-    state = "up" if up else "down"
-    script = "; ".join(f"ip link set dev {i} {state}" for i in interfaces)
-    return _nsenter_net(lab, node, ["sh", "-ec", script], engine)
+    return _nsenter_net(lab, node, ["sh", "-ec", links_script(interfaces, up)], engine)
 
 
 def pause_node(lab: str, node: str, engine: Engine = LOCAL) -> float:
@@ -74,10 +87,13 @@ def unpause_node(lab: str, node: str, engine: Engine = LOCAL) -> float:
 
 def daemon_action(lab: str, node: str, daemon: str, action: str, engine: Engine = LOCAL) -> float:
     """stop (graceful: peers get a NOTIFICATION), kill (crash), start, restart."""
+    return _exec_timed(lab, node, daemon_script(daemon, action), engine=engine)
+
+
+def daemon_script(daemon: str, action: str) -> str:
     if action not in ACTIONS:
         raise LabctlError(f"no '{action}' action for a routing daemon", f"actions: {', '.join(ACTIONS)}")
-    script = daemons.get(daemon).control_script(action)
-    return _exec_timed(lab, node, script, engine=engine)
+    return daemons.get(daemon).control_script(action)
 
 
 def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mbit: float | None = None,
@@ -85,6 +101,15 @@ def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mb
     """Impose loss (nftables, both directions of bridged traffic through `interface`), a rate limit
     (tbf) and, where the kernel has netem, delay. Replaces any earlier impairment on the port."""
     clear_impairment(lab, node, interface, engine)
+    script = impair_script(interface, loss_percent, rate_mbit, delay_ms, netem)
+    if not script:
+        return time.time()
+    return _exec_timed(lab, node, script, engine=engine)
+
+
+def impair_script(interface: str, loss_percent: float = 0, rate_mbit: float | None = None, delay_ms: float = 0,
+                  netem: bool = False) -> str:
+    """The shell commands of `impair` on a port without an impairment ("" for none)."""
     parts = []
     if delay_ms and netem:
         parts.append(f"tc qdisc add dev {interface} root netem delay {delay_ms}ms"
@@ -99,14 +124,15 @@ def impair(lab: str, node: str, interface: str, loss_percent: float = 0, rate_mb
                  f"add rule bridge labctl impair iifname {interface} {chance}drop\n"
                  f"add rule bridge labctl impair oifname {interface} {chance}drop\n")
         parts.append(f"printf %s {shlex.quote(rules)} | nft -f -")
-    if not parts:
-        return time.time()
-    return _exec_timed(lab, node, " && ".join(parts), engine=engine)
+    return " && ".join(parts)
+
+
+def clear_script(interface: str) -> str:
+    return f"tc qdisc del dev {interface} root 2>/dev/null; nft delete table bridge labctl 2>/dev/null; true"
 
 
 def clear_impairment(lab: str, node: str, interface: str, engine: Engine = LOCAL) -> float:
-    return _exec_timed(lab, node, f"tc qdisc del dev {interface} root 2>/dev/null; "
-                                  f"nft delete table bridge labctl 2>/dev/null; true", engine=engine)
+    return _exec_timed(lab, node, clear_script(interface), engine=engine)
 
 
 # ------------------------------------------------------------------ replacing a node (rolling upgrade)

@@ -164,9 +164,18 @@ def _push_one(cli: docker.DockerClient, tag: str, registry: str) -> PushedImage:
 def push_images(registry: str, keys) -> list[PushedImage]:
     """Tag each node image (built first if missing) under `registry` and push it there, as
     `labctl generate --target clabernetes --registry REGISTRY` names them."""
+    _check_registry(registry)
+    return push_tags(registry, [ensure_node_image(key) for key in sorted(set(keys))])
+
+
+def _check_registry(registry: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?", registry.rstrip("/")):
         raise LabctlError(f"{registry!r} is not a registry address", "give host[:port][/path], e.g. 127.0.0.1:5000")
-    tags = [ensure_node_image(key) for key in sorted(set(keys))]
+
+
+def push_tags(registry: str, tags: list[str]) -> list[PushedImage]:
+    """Push local images (built already) to `registry` as `<registry>/<tag>`."""
+    _check_registry(registry)
     cli = client()
     try:
         return [_push_one(cli, tag, registry) for tag in tags]

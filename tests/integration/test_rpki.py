@@ -30,7 +30,7 @@ from labctl import daemons
 from labctl import lifecycle as labmod
 import labctl.daemons.rtr as rtr
 from labctl.automation.policy_tasks import inject, restore
-from labctl.runtime import nodes
+from labctl.runtime.backend import LocalClab
 from labctl.scenarios.rs_policy.cases import Announcement
 
 from .helpers import leftovers
@@ -75,7 +75,7 @@ class ExecShell:
         self.lab, self.node = lab, node
 
     def run(self, command: str, check: bool = True, timeout: float | None = None) -> tuple[int, str]:
-        proc = nodes.run(self.lab, self.node, ["sh", "-c", command], timeout=timeout or 30)
+        proc = LocalClab(self.lab).run(self.node, ["sh", "-c", command], timeout=timeout or 30)
         return proc.returncode, proc.stdout
 
     def capture(self, command: str, timeout: float = 120) -> str:
@@ -144,7 +144,7 @@ def session_downs(lab, since: float) -> dict[str, list]:
     out = {}
     for rs in lab.plan.by_role("route_server"):
         daemon = daemons.get(rs.daemon)
-        text = nodes.run(lab.plan.lab, rs.name, ["cat", daemon.log_path], timeout=30).stdout
+        text = LocalClab(lab.plan.lab).run(rs.name, ["cat", daemon.log_path], timeout=30).stdout
         changes = daemon.parse_log(text)
         assert any(c.up and c.t < since for c in changes), f"{rs.name}: no session-up event in {daemon.log_path}"
         out[rs.name] = [c for c in changes if not c.up and c.t >= since]
