@@ -123,7 +123,7 @@ class Kubectl:
             return LabctlError(f"kubectl has no context {self.context!r}: {last}",
                                "give one `kubectl config get-contexts` lists, with --context NAME")
         if any(s in text for s in ("Unable to connect to the server", "connection refused", "no such host",
-                                   "i/o timeout", "dial tcp", "server could not find the requested resource (get")):
+                                   "i/o timeout", "dial tcp")):
             return LabctlError(f"the Kubernetes API server ({self.where}) does not answer: {last}",
                                "start the cluster or fix the kubeconfig; `kubectl cluster-info` must work")
         if (f"no matches for kind \"Topology\" in version \"{API_GROUP}" in text
@@ -180,6 +180,11 @@ class ClabernetesBackend(Backend):
         if not any(manifests.glob("*.yaml")):
             raise LabctlError(f"no manifests in {manifests}", "run `labctl up -f FILE --target clabernetes`")
         # server-side: client-side apply keeps a copy of each object in an annotation of at most 256 KiB
+        if reconfigure:
+            # as `containerlab deploy --reconfigure` recreates every node: the Topology's status
+            # says nothing about which version of it is ready, so an updated Topology could look
+            # ready before clabernetes has even started replacing its nodes
+            self.destroy()
         (self.workdir / APPLIED).touch()  # before: a half-done apply leaves objects `down` must remove
         self.kubectl.run(["apply", "--server-side", "--force-conflicts", "--field-manager=labctl",
                           "-f", str(manifests)], timeout=300)

@@ -168,6 +168,18 @@ def test_exec_and_faults_run_inside_the_node_through_its_launcher(kube, ix_file)
     assert kube.calls()[-1] == [*prefix, "deploy/mini-ix-rs1", "--", "docker", "exec", "rs1", "ip", "-br", "addr"]
 
 
+def test_a_redeploy_recreates_the_topology_first(kube, ix_file):
+    """An updated Topology keeps reporting ready while clabernetes has not replaced its nodes yet:
+    a redeploy (the lab's nodes or links changed) deletes it, waits for the pods, then applies."""
+    lab = generated(ix_file, Cluster(namespace="labs"))
+    lab.runtime.deploy(lab.topology)
+    before = len(kube.calls())
+    lab.runtime.deploy(lab.topology, reconfigure=True)
+    verbs = [c[2] for c in kube.calls()[before:] if c[:2] == ["--namespace", "labs"] and c[2] in ("delete", "apply")]
+    assert verbs == ["delete", "apply"]
+    assert lab.runtime.inspect()["rs1"].state == "running"
+
+
 def test_down_deletes_the_labs_objects_and_waits_for_its_pods(kube, ix_file):
     lab = generated(ix_file, Cluster(namespace="labs"))
     lab.runtime.deploy(lab.topology)

@@ -111,3 +111,22 @@ def test_every_labctl_command_in_the_workflow_parses():
             cmd = cmd.commands.get(args.pop(0))
             assert cmd is not None, words
         cmd.make_context("labctl", args)  # raises a UsageError on an unknown option or a missing value
+
+
+def test_the_clabernetes_job_brings_the_ix_up_on_kind_and_always_tears_it_down():
+    """The job users run on Kubernetes (it cannot run here: no cluster on the development machine):
+    kind, clabernetes by Helm at a pinned version, images through a registry the nodes pull from,
+    then up --target clabernetes, status, one scenario and down."""
+    job = _workflow()["jobs"]["clabernetes"]
+    runs = [s.get("run", "") for s in job["steps"]]
+    text = "\n".join(runs)
+    assert "kind create cluster" in text and "metallb" in text
+    assert "helm upgrade --install clabernetes oci://ghcr.io/srl-labs/clabernetes/clabernetes" in text
+    assert '--version "$CLABERNETES_VERSION"' in text and job["env"]["CLABERNETES_VERSION"] == "0.6.0"
+    order = [next(i for i, r in enumerate(runs) if r.startswith(f"labctl {word}")) for word in ("up", "status", "test")]
+    assert order == sorted(order)
+    up = shlex.split(runs[order[0]])
+    assert up[up.index("--target") + 1] == "clabernetes" and up[up.index("--registry") + 1] == "$REGISTRY"
+    assert job["env"]["REGISTRY"] == "localhost:5001" and "localhost:5001/hosts.toml" in text
+    [down] = [s for s in job["steps"] if s.get("run", "").startswith("labctl down")]
+    assert down["if"] == "always()" and job["steps"].index(down) == len(job["steps"]) - 1
