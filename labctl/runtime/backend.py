@@ -27,6 +27,8 @@ from labctl.runtime.engine import LOCAL, Engine
 
 class Backend(ABC):
     kind = ""
+    # why `replace_node` (the rolling upgrade) cannot run on this backend; None: it can
+    replace_unsupported: str | None = None
 
     def __init__(self, lab: str):
         self.lab = lab

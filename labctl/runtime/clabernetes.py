@@ -141,6 +141,10 @@ class ClabernetesBackend(Backend):
     """The lab as a clabernetes Topology in a Kubernetes cluster."""
 
     kind = "clabernetes"
+    replace_unsupported = (
+        "replacing a node's container (the rolling upgrade, rs-upgrade) cannot run on clabernetes: it "
+        "recreates the container on its Docker host and moves its links there, and the links of a "
+        "clabernetes node belong to its launcher pod")
     poll_interval = 3.0  # s between looks at the Topology's status while waiting
 
     def __init__(self, lab: str, workdir: Path, cluster: Cluster, ready_timeout: float = READY_TIMEOUT):
@@ -336,9 +340,7 @@ class ClabernetesBackend(Backend):
     def replace_node(self, node: str, image: str, interfaces: list[str], labels: dict[str, str] | None = None
                      ) -> tuple[float, dict[str, float], str]:
         raise LabctlError(
-            f"replacing {node}'s container (the rolling upgrade, rs-upgrade) cannot run on clabernetes: it "
-            "recreates the container on its Docker host and moves its links there, and the links of a "
-            "clabernetes node belong to its launcher pod",
+            f"{node}: {self.replace_unsupported}",
             "run the upgrade scenario on a containerlab lab (labctl up without --target clabernetes); on "
             "the cluster, change the node's image in the IX file and `labctl up` again (clabernetes restarts the node)")
 

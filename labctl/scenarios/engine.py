@@ -94,6 +94,9 @@ def run_scenario(lab: Lab, sc: Scenario, nr, progress=lambda _: None) -> Scenari
         result.error = f"cannot set up the fault: {exc}"
         return result
     result.target = fp.label
+    if fp.action.upgrade and lab.runtime.replace_unsupported:  # before any step: nothing to put back
+        result.error = lab.runtime.replace_unsupported
+        return result
     try:
         if fp.action.upgrade:  # build or find the new release's image now: not inside the measurement
             progress(f"{sc.name}: image {fp.action.upgrade.new_image}")

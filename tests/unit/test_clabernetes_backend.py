@@ -265,3 +265,19 @@ def test_a_lab_folder_stays_where_its_lab_runs(kube, ix_file):
         lifecycle._check_target_switch(lifecycle.open_lab(ix_file).workdir, True, None)
     again = generated(ix_file, Cluster(registry=REGISTRY))  # a later up keeps the namespace, adds the registry
     assert read_settings(again.workdir) == Cluster(None, "labs", REGISTRY)
+
+
+def test_the_upgrade_scenario_stops_before_it_touches_a_clabernetes_lab(kube, ix_file):
+    from labctl.scenarios.engine import run_scenario
+    from labctl.scenarios.spec import resolve
+
+    data = yaml.safe_load(ix_file.read_text())
+    data["route_servers"].append({"name": "rs2", "daemon": "frr", "site": "lab"})  # the upgrade needs two
+    ix_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    lab = generated(ix_file, Cluster(namespace="labs"))
+    lab.runtime.deploy(lab.topology)
+    before = len(kube.calls())
+    (scenario,) = resolve(["rs-upgrade"])
+    result = run_scenario(lab, scenario, nr=None)
+    assert not result.passed and "cannot run on clabernetes" in result.error
+    assert kube.calls()[before:] == []  # no daemon stopped, nothing built or exec'd
