@@ -33,6 +33,7 @@ class Observations:
     scenarios: dict[str, ScenarioResult] = field(default_factory=dict)  # check id -> the scenario's result
     pings: dict[str, str] = field(default_factory=dict)  # check id -> fping's output at the check's router
     rtr: dict[str, list[str]] = field(default_factory=dict)  # route server -> addresses its RPKI cache serves
+    details: dict[str, dict[str, dict]] = field(default_factory=dict)  # node -> peer address -> session_detail
     errors: dict[str, str] = field(default_factory=dict)  # node (or check id) -> why it gave no answer
 
 
@@ -71,7 +72,20 @@ def judge_one(plan: Plan, trainee: str, check, obs: Observations) -> CheckResult
 
 # ------------------------------------------------------------------ sessions
 
+# what FRR ("Cease/Maximum Number of Prefixes Reached"), BIRD ("Maximum number of prefixes reached")
+# and OpenBGPD ("maximum number of prefixes reached") say of a max-prefix Cease (RFC 4486 subcode 1)
+MAX_PREFIX_REASON = re.compile(r"maximum number of prefixes|max(imum)?[ -]?prefix", re.IGNORECASE)
+
+
+def session_addresses(plan: Plan, trainee: str, check: SessionCheck) -> dict[str, str]:
+    """peer address -> peer name of a session check's families (what `at` calls the peer)."""
+    peer = plan.nodes[check.peer or trainee]
+    return {str(peer.ipv4 if afi == "ipv4" else peer.ipv6): peer.name for afi in check.afi}
+
+
 def _session(plan: Plan, trainee: str, check: SessionCheck, obs: Observations):
+    if check.state == "down":
+        return _session_down(plan, trainee, check, obs)
     peer = plan.nodes[check.peer or trainee]
     state = obs.bgp.get(check.at, NodeBgp())
     seen = {(s.peer_address, s.afi): s for s in state.sessions}
@@ -86,6 +100,32 @@ def _session(plan: Plan, trainee: str, check: SessionCheck, obs: Observations):
                   f"{peer.name} とのセッションが {'・'.join(check.afi)} で Established")
     observed_ja = ", ".join(p.replace("not configured", "未設定") for p in parts)
     return ok, expected, bi(f"{', '.join(parts)} (seen from {check.at})", f"{observed_ja}({check.at} から観測)")
+
+
+def _session_down(plan: Plan, trainee: str, check: SessionCheck, obs: Observations):
+    peer = plan.nodes[check.peer or trainee]
+    seen = {(s.peer_address, s.afi): s for s in obs.bgp.get(check.at, NodeBgp()).sessions}
+    details = obs.details.get(check.at, {})
+    ok, en, ja = True, [], []
+    for afi in check.afi:
+        address = str(peer.ipv4 if afi == "ipv4" else peer.ipv6)
+        got = seen.get((address, afi))
+        if got is None:
+            ok = False
+            en.append(f"{afi} not configured")
+            ja.append(f"{afi} 未設定")
+            continue
+        ok &= not got.established
+        said = (details.get(address) or {}).get("reason", "")
+        if check.reason == "max-prefix":
+            ok &= bool(MAX_PREFIX_REASON.search(said))
+        en.append(f"{afi} {got.state}; last error: {said or 'none'}")
+        ja.append(f"{afi} {got.state}; 最後のエラー: {said or 'なし'}")
+    why = " by a max-prefix Cease (maximum number of prefixes reached)" if check.reason else ""
+    why_ja = "、理由は max-prefix の Cease (maximum number of prefixes reached)" if check.reason else ""
+    expected = bi(f"{' and '.join(check.afi)} session with {peer.name} down{why}",
+                  f"{peer.name} とのセッションが {'・'.join(check.afi)} で切断{why_ja}")
+    return ok, expected, bi(f"{'; '.join(en)} (seen from {check.at})", f"{'; '.join(ja)}({check.at} から観測)")
 
 
 # ------------------------------------------------------------------ routes

@@ -15,11 +15,11 @@ from typing import Callable
 
 from labctl import daemons, lifecycle
 from labctl.automation import fleet
-from labctl.automation.policy_tasks import collect_routes, rtr_clients
+from labctl.automation.policy_tasks import collect_routes, rtr_clients, session_detail
 from labctl.automation.tasks import collect_bgp, install_node, ping
 from labctl.errors import EXIT_NOT_CONVERGED, LabctlError
 from labctl.exercises import state as st
-from labctl.exercises.evaluate import CheckResult, Observations, judge, ping_target
+from labctl.exercises.evaluate import CheckResult, Observations, judge, ping_target, session_addresses
 from labctl.exercises.load import LoadedExercise, ix_text, load_exercise, scenario_data
 from labctl.exercises.schema import Hint, ReachabilityCheck, ScenarioCheck
 from labctl.runtime import clab
@@ -161,6 +161,12 @@ def observe(run: Running, progress: Progress = _quiet) -> Observations:
         if route_nodes:
             obs.routes, errors = fleet.run(nr, collect_routes, nodes=route_nodes)
             obs.errors.update(errors)
+        for c in checks:  # why a session went down: its last error, as `at` tells it
+            if c.kind == "session" and c.reason:
+                peers = session_addresses(run.lab.plan, run.state.trainee, c)
+                found, errors = fleet.run(nr, session_detail, nodes=[c.at], peers=peers)
+                obs.details.setdefault(c.at, {}).update(found.get(c.at, {}))
+                obs.errors.update(errors)
         if rtr_nodes:
             obs.rtr, errors = fleet.run(nr, rtr_clients, nodes=rtr_nodes)
             obs.errors.update(errors)

@@ -115,7 +115,18 @@ class SessionCheck(_Check):
     kind: Literal["session"]
     peer: Name | None = Field(default=None, description="the session's other end (default: the trainee's router)")
     afi: list[Afi] = Field(default=["ipv4", "ipv6"], min_length=1, description="address families; each must be "
-                           "Established")
+                           "Established (state: down: configured at `at` and not Established)")
+    state: Literal["established", "down"] = Field(default="established", description="established, or down: the "
+                                                  "session is torn down (e.g. by the trainee's max-prefix limit)")
+    reason: Literal["max-prefix"] | None = Field(default=None, description="with state: down, what `at` must have been "
+                                                 "told: max-prefix: a Cease NOTIFICATION 'maximum number of prefixes "
+                                                 "reached' (RFC 4486), so a session shut by hand does not count")
+
+    @model_validator(mode="after")
+    def _reason_needs_down(self) -> "SessionCheck":
+        if self.reason is not None and self.state != "down":
+            raise ValueError("reason: only with state: down (why the session went down)")
+        return self
 
 
 class RouteCheck(_Check):

@@ -331,6 +331,31 @@ def test_rib_check_only_at_the_trainee_and_with_prefixes(tmp_path):
     assert "needs 'present' or 'absent'" in info.value.findings[0].message
 
 
+def test_session_down_by_max_prefix_needs_the_cease_reason(tmp_path):
+    x = load_exercise("max-prefix")
+    [check] = [c for c in x.exercise.checks if c.id == "flood-session-down"]
+    addr = str(x.plan.nodes["kibinet"].ipv4)
+
+    def judged(state: str, reason: str, sessions=True):
+        obs = Observations(bgp={"kasaoka-net": NodeBgp(sessions=[BgpSession(addr, "ipv4", state)] if sessions else [])},
+                           details={"kasaoka-net": {addr: {"state": state, "reason": reason}}})
+        return judge(x.plan, x.trainee, [check], obs)[0]
+
+    r = judged("Established", "")
+    assert not r.passed and r.observed["en"] == "ipv4 Established; last error: none (seen from kasaoka-net)"
+    r = judged("Active", "Admin. shutdown")  # shut by hand: not the limit
+    assert not r.passed and "last error: Admin. shutdown" in r.observed["en"]
+    r = judged("Active", "BGP Notification received Cease/Maximum Number of Prefixes Reached")
+    assert r.passed and "max-prefix Cease" in r.expected["en"] and "最後のエラー" in r.observed["ja"]
+    assert judged("Active", "Received: Maximum number of prefixes reached").passed  # BIRD's words
+    assert not judged("Active", "", sessions=False).passed  # no such session at all
+    with pytest.raises(ExerciseErrors) as info:
+        _loaded_with_checks(tmp_path, """\
+  - {id: s, kind: session, at: rs1, reason: max-prefix, title: {en: x, ja: ばつ}}
+""")
+    assert "reason: only with state: down" in info.value.findings[0].message
+
+
 def test_rtr_check_sees_the_trainees_router_at_the_rpki_cache(tmp_path):
     from labctl.daemons.rtr import parse_clients
 
