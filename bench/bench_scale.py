@@ -11,7 +11,8 @@ three BIRD) as lab `b-sN` on management subnet 172.30.232/233/234.0/24, then `la
 memory per node kind, host memory used, rendered config sizes; if up did not converge, a summary
 of `labctl status --json` (sessions Established per node). `labctl down` always (finally).
 Each size (and each --code tree) holds /tmp/labctl-lab.lock from up to down, so no other lab runs
-next to it (LABCTL_LAB_LOCK_HELD=1: the caller holds it, e.g. `flock /tmp/labctl-lab.lock ...`). After up: `labctl status --json` timed --status-repeats times (the lab converged).
+next to it (LABCTL_LAB_LOCK_HELD=1: the caller holds it, e.g. `flock /tmp/labctl-lab.lock ...`). After up: `labctl status --json` timed --status-repeats times (the lab converged); with --status-transports ssh,socket each round times
+it over SSH and through the daemons' control sockets (LABCTL_CONTROL), on the same lab.
 Writes bench/results/scale.json.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -124,6 +126,7 @@ def kick_rs2(lab: str, limit: float = 600) -> dict:
 LAB_LOCK = "/tmp/labctl-lab.lock"
 RS_DAEMON: str | None = None
 STATUS_REPEATS = 3
+STATUS_TRANSPORTS: list[str] = []
 
 
 def one(n: int, timeout: str, tmp: Path) -> dict:
@@ -153,6 +156,30 @@ def _status_times(lab: str) -> list[float]:
     for _ in range(STATUS_REPEATS):
         proc, wall, data = labctl("status", "--lab", lab, "--json", timeout=900)
         out.append(round(wall, 2) if proc.returncode == 0 else None)
+    return out
+
+
+def _status_by_transport(lab: str) -> dict:
+    """`labctl status` through each transport in turn (LABCTL_CONTROL=ssh|socket), STATUS_REPEATS
+    rounds, alternating: wall s, CPU s of the labctl process, host CPU s (busy fraction x cores x
+    wall: the nodes' sshd, shells and vtysh/birdc too), and whether each run said converged."""
+    cores = len([l for l in Path("/proc/stat").read_text().splitlines() if l.startswith("cpu") and l[3:4].isdigit()])
+    out: dict = {t: {"wall": [], "labctl_cpu": [], "host_cpu": [], "converged": []} for t in STATUS_TRANSPORTS}
+    for _ in range(STATUS_REPEATS):
+        for transport in STATUS_TRANSPORTS:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy0, total0 = Sampler._cpu()
+            proc, wall, data = labctl("status", "--lab", lab, "--json", timeout=900, env={"LABCTL_CONTROL": transport})
+            busy1, total1 = Sampler._cpu()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = out[transport]
+            r["wall"].append(round(wall, 2))
+            r["labctl_cpu"].append(round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2))
+            r["host_cpu"].append(round((busy1 - busy0) / max(1, total1 - total0) * cores * wall, 2))
+            r["converged"].append(bool(data and data.get("converged")))
+            print(f"  status via {transport}: {wall:.2f} s, converged {r['converged'][-1]}", flush=True)
+    for r in out.values():
+        r["wall_median"] = statistics.median(r["wall"])
     return out
 
 
@@ -214,7 +241,10 @@ def _one(n: int, timeout: str, tmp: Path) -> dict:
         workdir = Path(data.get("workdir", ""))
         entry["config_bytes"] = {name: sum(f.stat().st_size for f in (workdir / "configs" / name).iterdir())
                                  for name in ("rs1", "rs2") if (workdir / "configs" / name).is_dir()}
-        entry["status_seconds"] = _status_times(lab)
+        if STATUS_TRANSPORTS:
+            entry["status_by_transport"] = _status_by_transport(lab)
+        else:
+            entry["status_seconds"] = _status_times(lab)
         if not entry["ok"]:
             entry["status"] = status_summary(lab)
             if KICK_RS2:
@@ -238,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--code", action="append", metavar="LABEL=PATH",
                     help="run labctl from this source tree (PYTHONPATH); repeatable: each size runs with each tree")
     ap.add_argument("--status-repeats", type=int, default=3, help="time `labctl status` this often after up")
+    ap.add_argument("--status-transports", default="",
+                    help="e.g. ssh,socket: time status through each (LABCTL_CONTROL), alternating, on the same lab")
     args = ap.parse_args(argv)
-    global KICK_RS2, RS_DAEMON, STATUS_REPEATS
+    global KICK_RS2, RS_DAEMON, STATUS_REPEATS, STATUS_TRANSPORTS
     KICK_RS2, RS_DAEMON, STATUS_REPEATS = args.kick_rs2, args.rs_daemon, args.status_repeats
+    STATUS_TRANSPORTS = [t for t in args.status_transports.split(",") if t]
     sizes = [int(s) for s in args.sizes.split(",")]
     codes: dict[str, str | None] = {"": None}
     if args.code:
@@ -262,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     for e in results:
         ph = e.get("phases", {})
         rows.append([f"{e['members']} {e.get('code', '')}".strip(), e["nodes"], *(ph.get(p) for p in PHASES),
-                     e.get("up_wall"), e.get("ok"), e.get("status_seconds"),
+                     e.get("up_wall"), e.get("ok"),
+                     e.get("status_seconds") or {t: r["wall"] for t, r in e.get("status_by_transport", {}).items()},
                      e.get("cpu_busy_mean"), e.get("host_mem_used_before_mb"), e.get("host_mem_used_peak_mb"),
                      e.get("containers_mem_total_mib")])
     print()

@@ -28,7 +28,7 @@ from labctl.plan import Plan, build_plan
 from labctl.plan.endpoints import capture_point
 from labctl.policy.explain import explain
 from labctl.render import render_clabernetes, render_lab, render_node, topology_filename, write_lab
-from labctl.render.artefacts import AUTHORIZED_KEYS
+from labctl.render.artefacts import AUTHORIZED_KEYS, socket_bind
 from labctl.render.multihost import LAYOUT, render_host_topologies, render_layout
 from labctl.runtime import clab, host, images
 from labctl.runtime import nodes
@@ -37,7 +37,8 @@ from labctl.runtime.backends import lab_folder, open_backend
 from labctl.runtime.clabernetes import MANIFESTS, Cluster, read_settings, write_settings
 from labctl.runtime.multihost import read_layout
 from labctl.runtime.engine import LOCAL, Engine
-from labctl.runtime.labdir import LabState, default_workdir, ensure_ssh_key, private_key, read_state, write_state
+from labctl.runtime.labdir import (LabState, default_workdir, ensure_socket_dirs, ensure_ssh_key, private_key, read_state,
+                                   socket_dir, write_state)
 
 Progress = Callable[[str], None]
 
@@ -68,7 +69,8 @@ class Lab:
 
     def nornir(self, only: list[str] | None = None, workers: int = 16):
         nodes = self.runtime.inspect()
-        return build_nornir(self.plan, nodes, private_key(self.workdir), workers=workers, only=only)
+        return build_nornir(self.plan, nodes, private_key(self.workdir), workers=workers, only=only,
+                            sockets=socket_dir(self.workdir))
 
 
 def open_lab(ix_file: Path, workdir: Path | None = None) -> Lab:
@@ -269,6 +271,8 @@ def _generate(lab: Lab, image_tags: dict[str, str], hosts_file: Path | None, clu
         shutil.rmtree(lab.workdir / MANIFESTS, ignore_errors=True)  # `kubectl apply -f` must find no stale file
     files, digest = _lab_files(lab, image_tags, hosts_file, cluster)
     write_lab(files, lab.workdir)
+    if cluster is None:  # clabernetes nodes run elsewhere: no socket binds
+        ensure_socket_dirs(lab.workdir, [n.name for n in lab.plan.nodes.values() if socket_bind(n)])
     lab.runtime = open_backend(lab.plan.lab, lab.workdir)
     return digest
 
@@ -552,7 +556,7 @@ class Status:
 def status(ix_file: Path | None = None, lab_name: str | None = None) -> Status:
     lab = find_lab(ix_file, lab_name)
     nodes = lab.runtime.inspect()
-    nr = build_nornir(lab.plan, nodes, private_key(lab.workdir))
+    nr = build_nornir(lab.plan, nodes, private_key(lab.workdir), sockets=socket_dir(lab.workdir))
     try:
         states, errors = collect(nr)
     finally:

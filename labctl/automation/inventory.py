@@ -1,4 +1,5 @@
-"""A Nornir inventory for a running lab: one host per node, reached over SSH with the lab's key."""
+"""A Nornir inventory for a running lab: one host per node, reached over SSH with the lab's key and,
+for polls, through its daemon's control socket in the lab folder (automation/control.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hos
 from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.plugins.runners import ThreadedRunner
 
+from labctl.automation.control import CONNECTION as CONTROL, ControlConnection
 from labctl.automation.ssh import CONNECTION, SshConnection
 from labctl.plan import Plan
 from labctl.runtime.clab import NodeState
@@ -29,10 +31,13 @@ def _set_up_nornir() -> None:
     logging.getLogger("paramiko").propagate = False
     if CONNECTION not in ConnectionPluginRegister.available:
         ConnectionPluginRegister.register(CONNECTION, SshConnection)
+    if CONTROL not in ConnectionPluginRegister.available:
+        ConnectionPluginRegister.register(CONTROL, ControlConnection)
 
 
 def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: int = DEFAULT_WORKERS,
-                 only: list[str] | None = None) -> Nornir:
+                 only: list[str] | None = None, sockets: Path | None = None) -> Nornir:
+    """sockets: the lab folder's socket folders (runtime.labdir.control_dir), one per node."""
     _set_up_nornir()
     hosts = Hosts()
     for name, node in plan.nodes.items():
@@ -43,11 +48,13 @@ def build_nornir(plan: Plan, nodes: dict[str, NodeState], key: Path, workers: in
         if not address:  # the backend gives the address (a management IP, or a cluster's exposed service)
             continue
         # each command's own timeout bounds it (labctl.automation.ssh); the connection has none
-        options = ConnectionOptions(extras={"key": str(key), "connect_timeout": 15, "name": name})
+        options = {CONNECTION: ConnectionOptions(extras={"key": str(key), "connect_timeout": 15, "name": name})}
+        if sockets is not None:
+            options[CONTROL] = ConnectionOptions(extras={"directory": str(sockets / name), "name": name})
         hosts[name] = Host(
             name, hostname=address, port=port, username="root", platform="linux",
             data={"role": node.role, "daemon": node.daemon, "site": node.site},
-            connection_options={CONNECTION: options},
+            connection_options=options,
         )
     inventory = Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
     return Nornir(inventory=inventory, config=Config(), runner=ThreadedRunner(num_workers=max(1, workers)))

@@ -7,7 +7,11 @@ go over SFTP on the same connection (SSH's integrity checks cover them).
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
+from labctl.automation.control import Control
 from labctl.automation.ssh import Node
+from labctl.daemons.base import ControlSocket
 from labctl.errors import LabctlError
 
 # The command's output goes to a file that is printed when it is done: a daemon the command starts
@@ -33,10 +37,21 @@ def run(conn: Node, command: str, node: str = "", check: bool = True, timeout: f
 
 
 class NodeShell:
-    """One node's command session, in the shape labctl.daemons expect (daemons.base.NodeShell)."""
+    """One node's command session, in the shape labctl.daemons expect (daemons.base.NodeShell).
 
-    def __init__(self, conn: Node, node: str):
-        self.conn, self.node = conn, node
+    The SSH connection is opened on the first command or file: a poll the daemon's control
+    socket answers (`ask`) needs none."""
+
+    def __init__(self, conn: Node | Callable[[], Node], node: str, control: Control | None = None,
+                 socket: ControlSocket | None = None):
+        self._conn, self.node = conn, node
+        self.control, self.socket = control, socket
+
+    @property
+    def conn(self) -> Node:
+        if callable(self._conn):
+            self._conn = self._conn()
+        return self._conn
 
     def run(self, command: str, check: bool = True, timeout: float | None = None) -> tuple[int, str]:
         return run(self.conn, command, self.node, check=check, timeout=timeout)
@@ -51,3 +66,9 @@ class NodeShell:
     def capture(self, command: str, timeout: float = 120) -> str:
         """A command's whole output (stdout and stderr), whatever its exit status."""
         return run(self.conn, command, self.node, check=False, timeout=timeout)[1]
+
+    def ask(self, commands: Sequence[str]) -> list[str] | None:
+        """The daemon's answers through its control socket (automation/control.py); None: use `run`."""
+        if self.control is None:
+            return None
+        return self.control.ask(self.socket, commands)

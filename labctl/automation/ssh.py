@@ -116,7 +116,7 @@ class Node:
             if not channel.exit_status_ready():
                 raise NodeTimeout(f"{self.name}: `{label}` timed out after {limit:g} s (no exit status)")
             rc = channel.recv_exit_status()
-            _trace(self.name, label, started, rc)
+            trace(self.name, label, started, rc)
             return rc, out.decode(errors="replace")
         finally:
             channel.close()
@@ -152,7 +152,7 @@ class Node:
 _TRACE_LOCK = threading.Lock()
 
 
-def _trace(node: str, command: str, started: float, rc: int) -> None:
+def trace(node: str, command: str, started: float, rc: int) -> None:
     path = os.environ.get(TRACE)
     if path:
         line = f"{time.time():.3f} {node} {time.monotonic() - started:.3f} rc={rc} {command[:160]!r}\n"

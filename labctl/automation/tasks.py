@@ -12,11 +12,12 @@ from nornir.core.task import Result, Task
 
 from labctl import daemons
 from labctl.automation import shell
+from labctl.automation.control import CONNECTION as CONTROL
 from labctl.automation.ssh import CONNECTION
 from labctl.render import NODE_PATHS
 
 
-def node_shell(task: Task) -> shell.NodeShell:
+def _ssh(task: Task):
     """The node's SSH connection (opened once per Nornir run; a new one if it was lost)."""
     conn = task.host.get_connection(CONNECTION, task.nornir.config)
     if not conn.alive():
@@ -25,7 +26,17 @@ def node_shell(task: Task) -> shell.NodeShell:
         except Exception:  # noqa: BLE001 - already closed; only forget it
             task.host.connections.pop(CONNECTION, None)
         conn = task.host.get_connection(CONNECTION, task.nornir.config)
-    return shell.NodeShell(conn, task.host.name)
+    return conn
+
+
+def node_shell(task: Task) -> shell.NodeShell:
+    """The node's session: SSH, opened when a command or file needs it, and, where the inventory
+    names the node's socket folder, its daemon's control socket (`NodeShell.ask`)."""
+    control = None
+    if CONTROL in task.host.connection_options and is_router(task.host):
+        control = task.host.get_connection(CONTROL, task.nornir.config)
+    socket = node_daemon(task).control if control is not None else None
+    return shell.NodeShell(lambda: _ssh(task), task.host.name, control, socket)
 
 
 def node_daemon(task: Task) -> daemons.Daemon:

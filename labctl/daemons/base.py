@@ -14,8 +14,9 @@ talks to routers and only `runtime` to Docker; the daemon modules themselves are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -46,6 +47,29 @@ class NodeShell(Protocol):
     def get_file(self, path: str) -> str | None: ...
 
     def capture(self, command: str, timeout: float = 120) -> str: ...
+
+    # Optional (see `ask` below): the daemon's answers through its control socket.
+    # def ask(self, commands: Sequence[str]) -> list[str] | None: ...
+
+
+@dataclass(frozen=True)
+class ControlSocket:
+    """Where the daemon's own CLI (vtysh, birdc) talks to it, and how. Each node's `directory` is
+    bound to the lab folder (render), so labctl.automation can put show commands to the daemon from
+    the host: no SSH session, no shell and no CLI process on the node."""
+
+    directory: str  # in the node; the daemon creates `socket` in it
+    socket: str
+    protocol: Literal["vty", "bird"]  # FRR's vtysh framing, BIRD's numbered reply lines
+
+
+def ask(sh: NodeShell, commands: Sequence[str]) -> list[str] | None:
+    """What the daemon's CLI prints for each command (`vtysh -c C`, `birdc C`), asked through the
+    node's control socket; None when the shell has no socket to offer (it is not automation's, the
+    node's socket is not reachable from here, the daemon is down): the caller then runs its CLI
+    through `sh.run` as before."""
+    asker = getattr(sh, "ask", None)
+    return asker(commands) if asker is not None else None
 
 
 class ConfigRejected(LabctlError):
@@ -107,6 +131,8 @@ class Daemon:
     supports_bfd: ClassVar[bool] = True
     # Route-server policy features (labctl.daemons.capabilities.FEATURES keys) -> (support, how).
     capabilities: ClassVar[dict[str, tuple[Support, str]]] = {}
+    # Its control socket, when labctl can read the daemon's state through it (None: only over SSH).
+    control: ClassVar[ControlSocket | None] = None
     # A command whose output names the running release (`version`); "" when labctl has none yet.
     version_command: ClassVar[str] = ""
     # printed instead of the output of `collect`'s commands when the daemon does not run

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import labctl.daemons.rtr as rtr
-from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, bird_name, template_env
+from labctl.daemons.base import (ConfigRejected, ControlSocket, Daemon, NodeCommandFailed, NodeShell, ask, bird_name,
+                                 template_env)
 from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
 from labctl.errors import LabctlError
 
@@ -178,6 +179,7 @@ class Bird(Daemon):
     cli_command = ("birdc",)
     processes = "bird"
     version_command = "birdc show status"
+    control = ControlSocket("/run/bird", "bird.ctl", "bird")  # BIRD's default control socket (Debian's build)
     # route servers export the next-best path to a member the best one may not go to (path hiding)
     secondary_export = True
     hold_timer_floor = 0.75  # BIRD randomises its hold timer to 75-100 % of H (RFC 4271 jitter)
@@ -263,9 +265,13 @@ class Bird(Daemon):
     def collect(self, sh: NodeShell, routes: bool = True) -> NodeBgp:
         state = NodeBgp()
         show = "birdc show protocols all" + (f"; echo '{_SPLIT}'; birdc show route" if routes else "")
-        out = sh.run(f"if birdc show status >/dev/null 2>&1; then {show}; else echo '{self.NOT_RUNNING}'; fi")[1]
-        if out.strip() == self.NOT_RUNNING:
-            return state
+        answers = ask(sh, ["show protocols all", *(["show route"] if routes else [])])
+        if answers is not None:  # BIRD's socket answers only while BIRD runs
+            out = f"{_SPLIT}\n".join(answers)  # what the shell command prints
+        else:
+            out = sh.run(f"if birdc show status >/dev/null 2>&1; then {show}; else echo '{self.NOT_RUNNING}'; fi")[1]
+            if out.strip() == self.NOT_RUNNING:
+                return state
         protocols, split, table = out.partition(_SPLIT)
         if routes and not split:
             raise NodeCommandFailed(f"{sh.node}: `{show}` did not finish: {out.strip()[-300:]}")

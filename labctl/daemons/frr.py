@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING
 
 import labctl.daemons.rtr as rtr
 
-from labctl.daemons.base import ConfigRejected, Daemon, NodeCommandFailed, NodeShell, template_env
+from labctl.daemons.base import ConfigRejected, ControlSocket, Daemon, NodeCommandFailed, NodeShell, ask, template_env
 from labctl.daemons.records import BgpSession, NodeBgp, Route, SessionChange, afi_of
 
 if TYPE_CHECKING:
     from labctl.plan import Node, Plan
 
-INIT = "/usr/lib/frr/frrinit.sh"
+RUN_DIR = "/run/frr"  # vty sockets and pid files; bound to the lab folder (Frr.control)
+# The daemons create their sockets after dropping to user frr: the bound folder is the host's (root's) until this chown.
+INIT = f"chown frr:frr {RUN_DIR} && /usr/lib/frr/frrinit.sh"
 RELOAD = "/usr/lib/frr/frr-reload.py"
 CONF = "/etc/frr/frr.conf"
 DAEMONS = "/etc/frr/daemons"
@@ -171,6 +173,7 @@ class Frr(Daemon):
     processes = "bgpd|zebra|staticd|watchfrr|bfdd|mgmtd"  # mgmtd: FRR 10 (not in 8.4)
     version_command = "vtysh -c 'show version'"
     supports_graceful_shutdown = True
+    control = ControlSocket(RUN_DIR, "bgpd.vty", "vty")  # every show command labctl asks is bgpd's
     policy_delay = 5.0  # bgp route-map delay-timer (FRR's default): route-map edits act this much later
     can_spoof_first_as = True  # a route-server-client session does not prepend its own ASN
     capabilities = {
@@ -255,9 +258,13 @@ class Frr(Daemon):
         state = NodeBgp()
         shows = ["show bgp summary json", *([f"show bgp {afi} unicast json" for afi in AFIS] if routes else [])]
         vtysh = "vtysh " + " ".join(f"-c '{c}'" for c in shows)  # one vtysh, one round trip
-        out = sh.run(f"if pgrep -x bgpd >/dev/null; then {vtysh}; else echo '{self.NOT_RUNNING}'; fi")[1]
-        if out.strip() == self.NOT_RUNNING:
-            return state
+        answers = ask(sh, shows)  # bgpd's socket answers only while bgpd runs
+        if answers is not None:
+            out = "".join(answers)  # what vtysh prints for several -c
+        else:
+            out = sh.run(f"if pgrep -x bgpd >/dev/null; then {vtysh}; else echo '{self.NOT_RUNNING}'; fi")[1]
+            if out.strip() == self.NOT_RUNNING:
+                return state
         docs = json_documents(out)
         if len(docs) != len(shows):
             raise NodeCommandFailed(f"{sh.node}: `{vtysh}` gave {len(docs)} JSON documents, not {len(shows)}: "

@@ -33,6 +33,9 @@ AUTHORIZED_KEYS = "ssh/authorized_keys"
 # The nodes' SSH host keys, made once per lab by `labctl up` (runtime/labdir.py) and bound in
 # where the image's `ssh-keygen -A` looks: it then generates none at boot (type -> lab folder path).
 HOST_KEYS = {kind: f"ssh/ssh_host_{kind}_key" for kind in ("rsa", "ecdsa", "ed25519")}
+# Each router's daemon socket folder (Daemon.control) is bound to SOCKETS/<node> in the lab folder:
+# labctl.automation polls the daemon through its socket from the host instead of over SSH.
+SOCKETS = "run"
 
 # Where each file goes inside the node, by its name in the node's config folder: the network
 # script here, the daemons' config files from their modules.
@@ -68,9 +71,18 @@ def render_topology(plan: Plan, image: str | Mapping[str, str]) -> str:
     return header + _dump_yaml(topology_document(plan, image))
 
 
-def topology_document(plan: Plan, image: str | Mapping[str, str], host_keys: bool = True) -> dict:
+def socket_bind(node: Node) -> str | None:
+    """The containerlab bind of the node's daemon socket folder (containerlab merges a node's binds
+    with the defaults by destination), or None: a switch, or a daemon labctl polls over SSH only."""
+    control = daemons.get(node.daemon).control if node.role != "switch" else None
+    return f"{SOCKETS}/{node.name}:{control.directory}" if control else None
+
+
+def topology_document(plan: Plan, image: str | Mapping[str, str], host_keys: bool = True,
+                      sockets: bool = True) -> dict:
     """The containerlab topology as data (`render_topology` writes it; the clabernetes target
-    embeds an amended copy, without the host keys: nodes there make their own at boot)."""
+    embeds an amended copy, without the host keys: nodes there make their own at boot, and without
+    the socket binds: its nodes run on other machines)."""
     default_image, node_images = _image_tags(plan, image)
     nodes = {}
     for n in plan.nodes.values():
@@ -80,6 +92,9 @@ def topology_document(plan: Plan, image: str | Mapping[str, str], host_keys: boo
         }
         if n.name in node_images:
             nodes[n.name]["image"] = node_images[n.name]
+        bind = socket_bind(n) if sockets else None
+        if bind:
+            nodes[n.name]["binds"] = [bind]
     doc = {
         "name": plan.lab,
         "mgmt": {

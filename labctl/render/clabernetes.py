@@ -148,7 +148,7 @@ def _install_command(pieces: list[Piece]) -> str:
 
 def containerlab_text(plan: Plan, image: str | Mapping[str, str], pieces: list[Piece]) -> str:
     """labctl's containerlab topology, each node binding its rendered files and installing them."""
-    doc = copy.deepcopy(topology_document(plan, image, host_keys=False))
+    doc = copy.deepcopy(topology_document(plan, image, host_keys=False, sockets=False))
     nodes = doc["topology"]["nodes"]
     for name in nodes:
         own = [p for p in pieces if p.node == name]

@@ -72,6 +72,9 @@ def host_topology_document(plan: Plan, image: str | Mapping[str, str], hosts: Ho
     # the host's topology sits two folders below the lab folder, which holds the bound files
     topo["defaults"]["binds"] = [f"../../{b}" for b in topo["defaults"]["binds"]]
     topo["nodes"] = {n: v for n, v in topo["nodes"].items() if placed[n] == host}
+    for node in topo["nodes"].values():
+        if "binds" in node:
+            node["binds"] = [f"../../{b}" for b in node["binds"]]
     links = []
     crossing = {t.link: t for t in tunnels(plan, hosts)}
     for link in plan.links:

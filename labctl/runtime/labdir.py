@@ -5,6 +5,8 @@ Layout of `<workdir>` (default `.labctl/<lab>` next to the IX file):
   ssh/id_ed25519, ssh/authorized_keys  per-lab key pair (no default passwords anywhere)
   ssh/ssh_host_*_key                   the nodes' SSH host keys (bound into every node: sshd starts
                                        at once instead of generating keys at boot)
+  run/<node>/                          the node's daemon socket folder (bound in; labctl polls the
+                                       daemon through its socket from the host)
   state.json                           the IX file, image and phase of the last `up`
   clab-<lab>/                          containerlab's own artefacts
 """
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from labctl.errors import LabctlError
-from labctl.render.artefacts import HOST_KEYS
+from labctl.render.artefacts import HOST_KEYS, SOCKETS
 
 
 @dataclass
@@ -73,6 +75,17 @@ def ensure_ssh_key(workdir: Path) -> Path:
     authorized.write_bytes(pub + b" labctl\n")
     authorized.chmod(0o600)  # sshd's StrictModes refuses group/world-writable key files
     return key_path
+
+
+def socket_dir(workdir: Path) -> Path:
+    return workdir / SOCKETS
+
+
+def ensure_socket_dirs(workdir: Path, nodes: list[str]) -> None:
+    """The bind sources of the nodes' socket folders (render.socket_bind), before containerlab
+    deploys: a source Docker had to create itself would depend on its legacy behaviour."""
+    for name in nodes:
+        (socket_dir(workdir) / name).mkdir(parents=True, exist_ok=True)
 
 
 def write_state(workdir: Path, state: LabState) -> None:
