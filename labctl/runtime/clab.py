@@ -87,12 +87,20 @@ def lab_containers(lab: str, engine: Engine = LOCAL) -> list:
     return engine.client().containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab}"}, ignore_removed=True)
 
 
+def _listed(engine: Engine, label: str) -> list[dict]:
+    """The containers with this label as Docker's list gives them (names, state, image, labels,
+    networks): one API call. docker-py's non-sparse list inspects each container in turn, ~0.9 s
+    for a 106-node lab on a busy 2-core host, paid by every `status` twice."""
+    return [c.attrs for c in engine.client().containers.list(all=True, filters={"label": label}, sparse=True)]
+
+
 def running_labs(engine: Engine = LOCAL) -> dict[str, Path | None]:
     """Labs with containers on this host -> their topology file (from containerlab's labels)."""
     labs: dict[str, Path | None] = {}
-    for c in engine.client().containers.list(all=True, filters={"label": LABEL_LAB}, ignore_removed=True):
-        name = c.labels.get(LABEL_LAB)
-        topo = c.labels.get(LABEL_TOPO)
+    for attrs in _listed(engine, LABEL_LAB):
+        labels = attrs.get("Labels") or {}
+        name = labels.get(LABEL_LAB)
+        topo = labels.get(LABEL_TOPO)
         if name:
             labs.setdefault(name, Path(topo) if topo else None)
     return labs
@@ -108,13 +116,14 @@ def used_subnets(engine: Engine = LOCAL) -> list[str]:
 
 def inspect(lab: str, engine: Engine = LOCAL) -> dict[str, NodeState]:
     nodes = {}
-    for c in lab_containers(lab, engine):
-        labels = c.labels
-        short = labels.get("clab-node-name") or c.name.split(f"clab-{lab}-", 1)[-1]
-        nets = c.attrs.get("NetworkSettings", {}).get("Networks", {})
+    for attrs in _listed(engine, f"{LABEL_LAB}={lab}"):
+        labels = attrs.get("Labels") or {}
+        name = (attrs.get("Names") or [""])[0].lstrip("/")
+        short = labels.get("clab-node-name") or name.split(f"clab-{lab}-", 1)[-1]
+        nets = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
         ip = next((n.get("IPAddress") for n in nets.values() if n.get("IPAddress")), "")
         nodes[short] = NodeState(
-            short, c.name, c.status, c.attrs.get("Config", {}).get("Image", ""), ip,
+            short, name, attrs.get("State", ""), attrs.get("Image", ""), ip,
             labels.get("labctl.role", ""), labels.get("labctl.daemon", ""), labels.get("labctl.site", ""),
         )
     return nodes
