@@ -12,7 +12,7 @@ from rich.table import Table
 
 from labctl import __version__
 from labctl.completion import complete_node, complete_scenario
-from labctl.console import PhaseProgress, fail, make_console
+from labctl.console import PhaseProgress, fail, make_console, print_json
 from labctl.errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_NOT_CONVERGED, LabctlError
 from labctl.classroom.command import class_app
 from labctl.exercises.command import exercise_app
@@ -105,7 +105,7 @@ def host_setup(
         fail(exc)
     failed = any(r.status == "failed" for r in results)
     if as_json:
-        out.print_json(json.dumps({"ok": not failed, "steps": [r.__dict__ for r in results]}))
+        print_json(out, json.dumps({"ok": not failed, "steps": [r.__dict__ for r in results]}))
     else:
         table = Table("step", "result", "seconds", "detail")
         for r in results:
@@ -127,7 +127,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print the checks 
 
     report = host.doctor()
     if as_json:
-        out.print_json(json.dumps(report.as_dict()))
+        print_json(out, json.dumps(report.as_dict()))
     else:
         table = Table("check", "status", "detail", "fix")
         for c in report.checks:
@@ -146,7 +146,7 @@ def _load(path: Path):
 
 def _report_model_errors(exc, as_json: bool) -> None:
     if as_json:
-        out.print_json(exc.as_json())
+        print_json(out, exc.as_json())
     else:
         err.print(exc.render(), highlight=False, markup=False)
         err.print(f"[bold red]{len(exc.findings)} problem(s)[/]")
@@ -242,7 +242,7 @@ def validate(
             if not as_json:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
     if as_json:
-        out.print_json(json.dumps({"valid": not failed, "files": results}))
+        print_json(out, json.dumps({"valid": not failed, "files": results}))
     raise typer.Exit(1 if failed else 0)
 
 
@@ -388,7 +388,7 @@ def _json_default(obj):
 
 
 def _dump(data) -> None:
-    out.print_json(json.dumps(data, default=_json_default))
+    print_json(out, json.dumps(data, default=_json_default))
 
 
 @app.command()

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from labctl.console import PhaseProgress, fail, make_console
+from labctl.console import PhaseProgress, fail, make_console, print_json
 from labctl.errors import EXIT_FAILED, LabctlError
 
 class_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -44,7 +44,7 @@ def _group() -> None:
 
 
 def _json(data) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    print_json(out, json.dumps(data, ensure_ascii=False, default=str))
 
 
 @class_app.command()

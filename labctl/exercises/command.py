@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from labctl.console import PhaseProgress, fail, make_console
+from labctl.console import PhaseProgress, fail, make_console, print_json
 from labctl.errors import EXIT_FAILED, LabctlError
 from labctl.exercises.text import language, ui
 
@@ -53,7 +53,7 @@ def _complete_name(incomplete: str) -> list[str]:
 
 
 def _json(data) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    print_json(out, json.dumps(data, ensure_ascii=False, default=str))
 
 
 @exercise_app.command("list")

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl.console import fail, make_console
+from labctl.console import fail, make_console, print_json
 from labctl.errors import LabctlError
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def ixf(
     except LabctlError as exc:
         fail(exc, as_json)
     if as_json:
-        out.print_json(json.dumps({"ok": True, "output": str(output), **result.summary()}))
+        print_json(out, json.dumps({"ok": True, "output": str(output), **result.summary()}))
     else:
         _print_summary(result, output)
 
