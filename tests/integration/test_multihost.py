@@ -129,6 +129,8 @@ def test_regional_ix_split_over_two_docker_engines(second_engine, examples, tmp_
         names_b = {n.removeprefix(f"clab-{LAB}-") for n in _docker(
             env, "ps", "--filter", f"label=containerlab={LAB}", "--format", "{{.Names}}").split()}
         assert names_a == placement["a"] and names_b == placement["b"] and "rs1" in names_a and "rs2" in names_b
+        # both engines' nodes bind their daemon sockets into the lab folder: labctl polls them from here
+        assert (workdir / "run" / "rs1" / "bird.ctl").is_socket() and (workdir / "run" / "rs2" / "bgpd.vty").is_socket()
         # the crossing links are VXLAN devices, one VNI each, at the tunnel MTU
         for tunnel in layout["tunnels"]:
             node, iface = tunnel["link"].split("--")[0].split(":")
