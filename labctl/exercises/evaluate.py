@@ -278,17 +278,16 @@ def _rib(plan: Plan, trainee: str, check: RibCheck, obs: Observations):
     if check.peer:
         routes = _from_peer(plan, check.at, check.peer, routes)
     held = {r.prefix: r for r in routes if not r.filtered}
-    source = f" from {check.peer}" if check.peer else ""
-    source_ja = f"({check.peer} から)" if check.peer else ""
     want, drop = [str(p) for p in check.present], [str(p) for p in check.absent]
     en, ja = [], []
     if want:
-        en.append(f"holds {', '.join(want)}{source}")
-        ja.append(f"{', '.join(want)}{source_ja} を保持")
+        en.append(f"holds {', '.join(want)}")
+        ja.append(f"{', '.join(want)} を保持")
     if drop:
-        en.append(f"none of {', '.join(drop)}{source}")
-        ja.append(f"{', '.join(drop)}{source_ja} を保持しない")
-    expected = bi(f"{check.at} " + " and ".join(en), f"{check.at} が " + "、".join(ja))
+        en.append(f"none of {', '.join(drop)}")
+        ja.append(f"{', '.join(drop)} を保持しない")
+    expected = bi(f"{check.at} " + " and ".join(en) + (f" (paths from {check.peer})" if check.peer else ""),
+                  (f"{check.peer} から受信した経路について、" if check.peer else "") + f"{check.at} が " + "、".join(ja))
     missing = [p for p in want if p not in held]
     kept = [p for p in drop if p in held]
     ok_en = [f"holds {p}" for p in want if p in held] + [f"no {p}" for p in drop if p not in held]
