@@ -362,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
                     r["repeat"] = rep + 1
                     runs.append(r)
                     print(json.dumps(r), flush=True)
+                    write_result(args.results, {"date": now(), "netlab": version, "sizes": sizes,  # so far, in case it is cut short
+                                                "repeats": args.repeats, "codes": codes, "runs": runs})
     rows = []
     for n in sizes:
         for tool in tools:
