@@ -31,7 +31,8 @@ from labctl.daemons.stacks import STACKS
 from labctl.model.load import load_text
 from labctl.plan import build_plan
 from labctl.runtime.images import ensure_node_image
-from labctl.runtime.labdir import ensure_ssh_key
+from labctl.render.artefacts import socket_bind
+from labctl.runtime.labdir import ensure_socket_dirs, ensure_ssh_key
 
 import benchlib
 
@@ -42,7 +43,7 @@ PHASES = ["generate", "images", "deploy", "configure", "converge"]
 
 def prepare(args, stack: str | None, tmp: Path) -> dict:
     """The IX as lab `<lab>[-<stack>]` on `stack` (None: as the file says), its topology generated
-    with each node's stack image (built when missing), and the ssh bind file containerlab needs."""
+    with each node's stack image (built when missing), and the files and folders it binds (ssh/, run/)."""
     lab = f"{args.lab}-{stack}" if stack else args.lab
     work = tmp / (stack or "ix")
     work.mkdir()
@@ -61,6 +62,8 @@ def prepare(args, stack: str | None, tmp: Path) -> dict:
     if not topo.exists():
         raise SystemExit(f"generate did not write {topo}")
     ensure_ssh_key(gen)  # ssh/authorized_keys and the host keys the topology binds
+    ensure_socket_dirs(gen, [n.name for n in plan.nodes.values() if socket_bind(n)])  # and run/<node>: containerlab
+    # refuses a bind whose source is missing
     nodes = sum(1 for p in (gen / "configs").iterdir() if p.is_dir())
     return {"stack": stack or plan.model.ix.stack, "lab": lab, "ix": ix, "topo": topo, "nodes": nodes, "images": images}
 
