@@ -316,11 +316,13 @@ def _load(sh: NodeShell, files: dict[str, str], changed: list[str], running: boo
     """Check frr.conf with vtysh, keep the old files as *.prev, then reload (frr-reload: no session
     reset where none is needed) or (re)start FRR when it is not running or `daemons` changed."""
     sh.put_file(CONF + ".new", files["frr.conf"])
-    rc, out = sh.run(f"vtysh --dryrun -f {CONF}.new 2>&1", check=False)
+    # the check, then (only if it passed) the old files kept as *.prev: one round trip
+    rc, out = sh.run(f"vtysh --dryrun -f {CONF}.new 2>&1 || exit $?; "
+                     f"test -f {CONF} && cp {CONF} {CONF}.prev; test -f {DAEMONS} && cp {DAEMONS} {DAEMONS}.prev; true",
+                     check=False)
     if rc != 0:
         sh.run(f"rm -f {CONF}.new")
         raise ConfigRejected(f"{sh.node}: FRR rejected the rendered config: {out.strip()[-500:]}")
-    sh.run(f"test -f {CONF} && cp {CONF} {CONF}.prev; test -f {DAEMONS} && cp {DAEMONS} {DAEMONS}.prev; true")
     if "daemons" in files:
         sh.put_file(DAEMONS, files["daemons"])
     install = f"mv {CONF}.new {CONF} && chown frr:frr {CONF}"
@@ -407,29 +409,39 @@ def added_lines(old: str, new: str) -> str | None:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+# After `frrinit.sh start`: bgpd answers, then watchfrr's boot-time load (vtysh -b) of a large config
+# may still be running: let it finish before counting what it loaded; then the sessions. One round trip.
+_WAIT_LOADED = ("for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done; "
+                "for i in $(seq 4500); do pgrep -f '[v]tysh -b' >/dev/null || break; sleep 0.2; done; ")
+_SESSIONS_FOLLOW = "labctl: sessions follow"
+
+
 def _complete_boot_load(sh: NodeShell) -> None:
     """FRR's boot-time load of a large config can stop part-way (vtysh's connection to the
     daemons is reset; seen with a route server's policy): sessions then sit in Idle with no
     address family. frr-reload applies whatever the running config lacks; a no-op otherwise."""
-    sh.run("for i in $(seq 150); do vtysh -c 'show bgp summary' >/dev/null 2>&1 && break; sleep 0.2; done", timeout=60)
-    # watchfrr's boot-time load (vtysh -b) of a large config may still be running: let it finish first
-    sh.run("for i in $(seq 4500); do pgrep -f '[v]tysh -b' >/dev/null || break; sleep 0.2; done", timeout=960)
-    if not boot_load_complete(sh.run(_COUNT_LOADED, check=False)[1]):  # else frr-reload would add nothing (1-3 s CPU)
+    out = sh.run(f"{_WAIT_LOADED}{_COUNT_LOADED}; echo '{_SESSIONS_FOLLOW}'; vtysh -c 'show bgp summary json'",
+                 check=False, timeout=1020)[1]
+    counts, follow, summary = out.partition(_SESSIONS_FOLLOW)
+    if not follow or not boot_load_complete(counts):  # else frr-reload would add nothing (1-3 s CPU)
         rc, out = sh.run(f"{RELOAD} --reload {CONF} >/tmp/frr-reload.log 2>&1 || "
                          f"{{ tail -20 /tmp/frr-reload.log; false; }}", check=False, timeout=300)
         if rc != 0:
             raise NodeCommandFailed(f"{sh.node}: FRR started but its config could not be completed: {out.strip()[-400:]}")
-    _start_idle_peers(sh)
+        summary = None  # the reload changed the sessions: ask again
+    _start_idle_peers(sh, summary)
 
 
-def _start_idle_peers(sh: NodeShell) -> None:
+def _start_idle_peers(sh: NodeShell, summary: str | None = None) -> None:
     """The boot load creates each neighbour (`remote-as`) before its address family is activated
     further down the file: bgpd tries to start it at once, fails ("No AFI/SAFI activated for peer")
     and leaves it Idle, refusing connections, until its start timer fires ~4-5 s later. Once the
     config is complete, start those peers now (`clear bgp` of a peer that is not Established:
-    nothing to reset)."""
+    nothing to reset). `summary`: `show bgp summary json` read since the config was complete."""
+    if summary is None:
+        summary = sh.run("vtysh -c 'show bgp summary json'", check=False)[1]
     try:
-        sessions = parse_summary(sh.run("vtysh -c 'show bgp summary json'", check=False)[1])
+        sessions = parse_summary(summary)
     except ValueError:
         return  # no answer: the sessions start on their own timers
     idle = [s.peer_address for s in sessions if s.state == "Idle"]

@@ -10,7 +10,7 @@ import pytest
 
 from labctl import daemons
 from labctl.daemons.base import Daemon, NodeCommandFailed
-from labctl.daemons.frr import _LOADED_KINDS, _start_idle_peers, boot_load_complete
+from labctl.daemons.frr import _LOADED_KINDS, _complete_boot_load, _start_idle_peers, boot_load_complete
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "daemon-output"
 
@@ -103,3 +103,23 @@ def test_idle_peers_are_started_and_others_left_alone():
     sh = Shell([("summary", "% bgpd is not running")])
     _start_idle_peers(sh)
     assert len(sh.commands) == 1
+
+
+IDLE_SUMMARY = '{"ipv4Unicast": {"peers": {"192.0.2.1": {"state": "Idle"}, "192.0.2.2": {"state": "Established"}}}}'
+
+
+def test_complete_boot_load_waits_counts_and_reads_sessions_in_one_round_trip():
+    n = len(_LOADED_KINDS)
+    sh = Shell([("show running-config", counts(*[(5, 5)] * n) + "labctl: sessions follow\n" + IDLE_SUMMARY)])
+    _complete_boot_load(sh)
+    assert len(sh.commands) == 2 and "[v]tysh -b" in sh.commands[0] and "summary json" in sh.commands[0]
+    assert sh.commands[1] == "vtysh -c 'clear bgp 192.0.2.1'"  # no frr-reload: nothing was missing
+
+
+def test_cut_short_boot_load_is_completed_by_frr_reload_then_sessions_asked_again():
+    n = len(_LOADED_KINDS)
+    sh = Shell([("show running-config", counts(*[(5, 5)] * (n - 1), (40, 12)) + "labctl: sessions follow\n{}"),
+                ("frr-reload", ""), ("summary json", IDLE_SUMMARY)])
+    _complete_boot_load(sh)
+    assert "frr-reload.py --reload" in sh.commands[1] and sh.commands[2] == "vtysh -c 'show bgp summary json'"
+    assert sh.commands[3] == "vtysh -c 'clear bgp 192.0.2.1'"
