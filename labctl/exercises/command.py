@@ -93,7 +93,7 @@ def _print_list(rows: list[dict], lang: str) -> None:
             out.print(f"[bold]{r['name']:<22}[/] [red]{escape(r['error'])}[/] ({r['hint']})", highlight=False)
             continue
         out.print(f"[bold]{r['name']:<22}[/] {t['level']} {r['level']}  {escape(r['title'])}  "
-                  f"[dim]({r['router']}, {t[r['start']]}, {r['checks']} {t['checks']})[/]", highlight=False)
+                  f"[dim]({r['router']}, {t[r['start']]}, {r['checks']} {t['check' if r['checks'] == 1 else 'checks']})[/]", highlight=False)
 
 
 @exercise_app.command()

@@ -18,7 +18,7 @@ UI: dict[str, dict[str, str]] = {
         "the reference solution was applied (labctl exercise solve)", "check": "check", "result": "result",
         "first_pass": "first passed", "not_run": "not run", "history": "History", "passed_word": "passed",
         "reset_done": "{node} is back in its start state.", "solved": "Reference solution applied to {node}.",
-        "level": "level", "checks": "checks", "unconfigured": "unconfigured", "half-configured": "half-configured",
+        "level": "level", "checks": "checks", "check": "check", "unconfigured": "unconfigured", "half-configured": "half-configured",
         "broken": "broken", "hints_left": "hints left", "stop_with": "Remove the lab with",
     },
     "ja": {
@@ -32,7 +32,7 @@ UI: dict[str, dict[str, str]] = {
         "solved_by_reference": "模範解答を適用しました (labctl exercise solve)", "check": "チェック", "result": "結果",
         "first_pass": "初回合格", "not_run": "未実行", "history": "履歴", "passed_word": "合格",
         "reset_done": "{node} を開始時の状態に戻しました。", "solved": "{node} に模範解答を適用しました。",
-        "level": "レベル", "checks": "チェック", "unconfigured": "未設定", "half-configured": "設定途中",
+        "level": "レベル", "checks": "チェック", "check": "チェック", "unconfigured": "未設定", "half-configured": "設定途中",
         "broken": "設定ミスあり", "hints_left": "残りのヒント", "stop_with": "ラボを削除するには",
     },
 }
