@@ -123,3 +123,28 @@ def test_cut_short_boot_load_is_completed_by_frr_reload_then_sessions_asked_agai
     _complete_boot_load(sh)
     assert "frr-reload.py --reload" in sh.commands[1] and sh.commands[2] == "vtysh -c 'show bgp summary json'"
     assert sh.commands[3] == "vtysh -c 'clear bgp 192.0.2.1'"
+
+
+class FileShell(Shell):
+    """Shell with files: get_file answers from `files`, put_file records the path."""
+
+    def __init__(self, rules, files):
+        super().__init__(rules)
+        self.files, self.puts = files, []
+
+    def put_file(self, path, content):
+        self.puts.append(path)
+
+    def get_file(self, path):
+        return self.files.get(path)
+
+
+def test_push_that_adds_lines_loads_and_installs_in_one_command_and_leaves_daemons_alone():
+    from labctl.daemons.frr import CONF, DAEMONS, _load
+    old = "router bgp 65000\n address-family ipv4 unicast\n  network 192.0.2.0/24\n exit-address-family\nexit\n"
+    new = old.replace("  network 192.0.2.0/24\n", "  network 192.0.2.0/24\n  network 198.51.100.0/24\n")
+    sh = FileShell([], {CONF: old})
+    _load(sh, {"frr.conf": new, "daemons": "bgpd=yes\n"}, ["frr.conf"], running=True)
+    assert DAEMONS not in sh.puts  # unchanged on the node
+    assert "vtysh -f /tmp/labctl-frr-added.conf" in sh.commands[-1] and f"mv {CONF}.new {CONF}" in sh.commands[-1]
+    assert not any("frr-reload" in c for c in sh.commands)
