@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated tools to run (netlab, labctl[-LABEL]); default all")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--lab", default="b-nl")
-    ap.add_argument("--subnet", default="172.30.244.0/24")
+    ap.add_argument("--subnet", default="172.31.244.0/24")
     ap.add_argument("--results", default="netlab")
     ap.add_argument("--one", help=argparse.SUPPRESS)   # TOOL:N, one measurement (child of --lock-wrapper)
     ap.add_argument("--out", help=argparse.SUPPRESS)

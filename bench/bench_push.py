@@ -5,7 +5,7 @@ Usage: sudo .venv/bin/python bench/bench_push.py [--members 28] [--rounds 2]
        [--variant LABEL=PYTHONPATH[,EXTRA-ARG...]]...
 
 Writes a synthetic IX with bench/make_large_ix.py (2 route servers, 4 switches, N members;
-lab `b-push`, management subnet 172.30.231.0/24), `labctl up --json` it, then per round adds one
+lab `b-push`, management subnet 172.31.231.0/24), `labctl up --json` it, then per round adds one
 more IPv4 /24 (inside the lab prefix space 100.64.0.0/10) to every member in the ix.yml and times
 `labctl push --dry-run --json` (diff only) and `labctl push --json` (diff + apply + verify).
 Reports nodes changed, nodes per second (applied nodes / push wall time, CLI start included) and
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--members", type=int, default=28)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--lab", default="b-push")
-    ap.add_argument("--subnet", default="172.30.231.0/24")
+    ap.add_argument("--subnet", default="172.31.231.0/24")
     ap.add_argument("--timeout", default="300", help="labctl up/push --timeout (seconds)")
     ap.add_argument("--variant", action="append", default=[], help="LABEL=PYTHONPATH[,PUSH-ARG...] (repeatable)")
     ap.add_argument("--results", default="push", help="name of the JSON file under bench/results/")

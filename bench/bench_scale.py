@@ -5,7 +5,7 @@ Usage: sudo .venv/bin/python bench/bench_scale.py [--sizes 25,50,100] [--timeout
                                                   [--code before=/tmp/old --code after=.] [--status-repeats 3]
 
 Per size N: bench/make_large_ix.py N (4 sites/switches, rs1 BIRD + rs2 FRR, N members, one in
-three BIRD) as lab `b-sN` on management subnet 172.30.232/233/234.0/24, then `labctl up --json
+three BIRD) as lab `b-sN` on management subnet 172.31.232/233/234.0/24, then `labctl up --json
 --timeout T` while a sampler thread records host CPU busy (from /proc/stat) and used memory
 (`free -m` equivalent from /proc/meminfo) every 2 s; after up returns: `docker stats --no-stream`
 memory per node kind, host memory used, rendered config sizes; if up did not converge, a summary
@@ -35,7 +35,8 @@ from benchlib import (docker_mem, ensure_down, free_used_mb, labctl, loadavg, no
 
 HERE = Path(__file__).resolve().parent
 PHASES = ["generate", "images", "deploy", "configure", "converge"]
-SUBNETS = {25: "172.30.232.0/24", 50: "172.30.233.0/24", 100: "172.30.234.0/24", 250: "172.31.250.0/23"}
+# 172.31.x: the integration tests use 172.30.x (a bench lab left up must not block a test run)
+SUBNETS = {25: "172.31.232.0/24", 50: "172.31.233.0/24", 100: "172.31.234.0/24", 250: "172.31.250.0/23"}
 
 
 class Sampler(threading.Thread):
@@ -187,7 +188,7 @@ def _one(n: int, timeout: str, tmp: Path) -> dict:
     lab = f"b-s{n}"
     src, ix = tmp / f"large-{n}.yml", tmp / f"ix-{n}.yml"
     run([sys.executable, str(HERE / "make_large_ix.py"), str(n), "-o", str(src)], check=True)
-    doc = rewrite_ix(src, ix, lab, SUBNETS.get(n, f"172.30.{232 + n % 20}.0/24"), _edit)
+    doc = rewrite_ix(src, ix, lab, SUBNETS.get(n, f"172.31.{200 + n % 30}.0/24"), _edit)
     daemons = {m["name"]: m["daemon"] for m in doc["members"]}
     entry: dict = {"members": n, "lab": lab, "nodes": n + 2 + 4, "timeout": float(timeout),
                    "route_servers": [rs["daemon"] for rs in doc["route_servers"]],

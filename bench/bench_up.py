@@ -5,7 +5,7 @@ Usage: sudo .venv/bin/python bench/bench_up.py [--ix topologies/regional-ix.yml]
                                                [--stacks trixie,bookworm] [--code before=/tmp/old --code after=.]
 
 Copies the IX file to a temporary folder as lab `b-up` (`b-up-<stack>` with --stacks, the IX's
-`ix.stack` set to that stack) on management subnet 172.30.230.0/24 (so it cannot collide with
+`ix.stack` set to that stack) on management subnet 172.31.230.0/24 (so it cannot collide with
 other labs), builds the node images it needs when missing, generates the containerlab topology
 once with `labctl generate` (plus the ssh/ files it binds: authorized_keys, host keys), then per repeat and stack
 (stacks alternate within a repeat), holding /tmp/labctl-lab.lock for one repeat of every stack:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ix", type=Path, default=REPO / "topologies" / "regional-ix.yml")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--lab", default="b-up")
-    ap.add_argument("--subnet", default="172.30.230.0/24")
+    ap.add_argument("--subnet", default="172.31.230.0/24")
     ap.add_argument("--stacks", help="comma-separated stacks (e.g. trixie,bookworm), measured alternately in one run")
     ap.add_argument("--results", help="bench/results/<name>.json [up, or up-stacks with --stacks]")
     ap.add_argument("--code", action="append", metavar="LABEL=PATH",
